@@ -1,0 +1,1 @@
+"""The ``huntbench`` command line: one console script, one click group per area."""

@@ -1,0 +1,133 @@
+"""``huntbench hunt list|show|run`` and ``huntbench esql``."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import click
+
+from cli.options import parse_params, source_from, source_options
+from cli.output import echo, emit_warnings, format_result
+from collectors.result import HuntbenchError
+from hunts import Hunt, load_library
+
+FORMATS = click.Choice(["json", "csv", "tsv", "txt"])
+
+
+def hunts_option(func):
+    return click.option("--hunts", "hunt_dirs", multiple=True, metavar="DIR",
+                        help="Folder of hunting TOML files, searched recursively (repeatable).")(func)
+
+
+def find_hunt(key: str | None, hunt_dirs) -> Hunt:
+    library = load_library(hunt_dirs)
+    for problem in library.problems:
+        click.echo(f"warning: skipped {problem}", err=True)
+    if key is None:
+        return library.default
+    try:
+        return library.find(key)
+    except KeyError as exc:
+        raise HuntbenchError(exc.args[0]) from None
+    except ValueError as exc:
+        raise HuntbenchError(f"{key}: {exc}") from None
+
+
+@click.group()
+def hunt() -> None:
+    """List, show and run hunts (Elastic hunting TOML)."""
+
+
+@hunt.command("list")
+@hunts_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def hunt_list(hunt_dirs, fmt: str) -> None:
+    """List the bundled hunts, your hunts folder's, and those under --hunts."""
+    library = load_library(hunt_dirs)
+    for problem in library.problems:
+        click.echo(f"warning: skipped {problem}", err=True)
+    if fmt == "json":
+        echo(json.dumps([h.to_summary() for h in library.hunts], indent=2, ensure_ascii=False))
+        return
+    from tui.escape import visible
+
+    for h in sorted(library.hunts, key=lambda h: (not h.bundled, h.name.lower())):
+        langs = ",".join(
+            q.language if q.supported else f"{q.language}(unsupported)" for q in h.queries
+        )
+        mitre = ",".join(h.mitre) or "-"
+        echo(f"{h.uuid}  {visible(h.name)}  [{mitre}]  {langs}")
+    echo(f"{len(library.hunts)} hunts" + (f", {len(library.problems)} skipped" if library.problems else ""))
+
+
+@hunt.command("show")
+@click.argument("key", metavar="UUID|NAME|PATH")
+@hunts_option
+def hunt_show(key: str, hunt_dirs) -> None:
+    """Show a hunt: description, notes, MITRE, queries and pivots."""
+    from tui.escape import visible
+
+    h = find_hunt(key, hunt_dirs)
+    out = [f"{visible(h.name)}", f"uuid: {h.uuid}", f"path: {h.path}",
+           f"mitre: {', '.join(h.mitre) or '-'}", f"integration: {', '.join(h.integration) or '-'}",
+           "", textwrap.fill(visible(h.description), 88)]
+    if h.notes:
+        out += ["", "notes:"] + [textwrap.fill(visible(n), 88, initial_indent="  - ", subsequent_indent="    ") for n in h.notes]
+    for q in h.queries:
+        support = "" if q.supported else " (not supported)"
+        out += ["", f"query {q.index} [{q.language}{support}]:", textwrap.indent(visible(q.text, keep_newlines=True), "  ")]
+    for p in h.pivots:
+        binds = ", ".join(f"?{k} <- {v}" for k, v in p.params.items())
+        out += ["", f"pivot {p.id}: {p.label}", f"  from {', '.join(p.sources)}; {binds}"]
+    echo("\n".join(out))
+
+
+@hunt.command("run")
+@click.argument("key", metavar="HUNT", required=False)
+@hunts_option
+@source_options
+@click.option("--format", "fmt", type=FORMATS, default="txt", show_default=True)
+def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
+    """Run a hunt's ES|QL queries (default: the DPKG/RPM hunt) offline or on a cluster.
+
+    With --format json: a list with one object per query, {"query": N, "language":
+    "ES|QL", "columns": .., "values": ..}.
+    """
+    h = find_hunt(key, hunt_dirs)
+    source = source_from(source_kwargs)
+    outputs = []
+    for q in h.esql_queries:
+        result = source.esql(q.text)
+        emit_warnings([f"query {q.index}: {w}" for w in result.warnings])
+        if fmt == "json":
+            outputs.append({"query": q.index, "language": q.language, **result.to_json()})
+        else:
+            outputs.append(f"# query {q.index}: {q.title}\n{format_result(result, fmt)}")
+    skipped = [q for q in h.queries if q.language != "ES|QL"]
+    for q in skipped:
+        hint = " (run it with: huntbench scan)" if q.supported else " (not supported)"
+        click.echo(f"note: query {q.index} is {q.language}{hint}", err=True)
+    echo(json.dumps(outputs, ensure_ascii=False) if fmt == "json" else "\n\n".join(outputs))
+
+
+@click.command()
+@click.argument("query")
+@source_options
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Query parameter for ?NAME (repeatable; JSON values allowed).")
+@click.option("--format", "fmt", type=FORMATS, default="txt", show_default=True)
+def esql(query: str, params, fmt: str, **source_kwargs) -> None:
+    """Run one ES|QL QUERY, offline (--data, --sample) or on a cluster (--es-url).
+
+    QUERY may be @FILE to read it from a file, or - for standard input.
+    """
+    if query == "-":
+        query = click.get_text_stream("stdin").read()
+    elif query.startswith("@") and Path(query[1:]).is_file():
+        query = Path(query[1:]).read_text(encoding="utf-8")
+    source = source_from(source_kwargs)
+    result = source.esql(query, parse_params(params))
+    emit_warnings(result.warnings)
+    echo(format_result(result, fmt))

@@ -1,0 +1,72 @@
+"""Options shared by every command that reads ES|QL data (offline or on a cluster)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import click
+
+from collectors.sources import EsqlSource, open_source
+
+
+def source_options(func: Callable) -> Callable:
+    """``--data/--mapping/--sample/--now`` (offline) and ``--es-url/--profile/...`` (cluster)."""
+    options = [
+        click.option("--data", "data", multiple=True, metavar="[INDEX=]PATH",
+                     help="NDJSON file or folder to query offline (repeatable)."),
+        click.option("--mapping", "mappings", multiple=True, metavar="INDEX=PATH",
+                     help="Elasticsearch mapping JSON for an offline index (repeatable)."),
+        click.option("--sample", is_flag=True, help="Use the bundled sample data."),
+        click.option("--now", metavar="TIMESTAMP",
+                     help="What now() is offline (ISO-8601). Sample data: its capture time."),
+        click.option("--es-url", envvar=None, metavar="URL", help="Elasticsearch URL."),
+        click.option("--profile", metavar="NAME", help="Named cluster profile from the config file."),
+        click.option("--ca-certs", metavar="PATH", help="CA bundle that signed the cluster's certificate."),
+        click.option("--insecure", is_flag=True, help="Do not verify the cluster's TLS certificate."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def source_from(kwargs: dict[str, Any], *, default_sample: bool = True) -> EsqlSource:
+    """Build the source the options name; pops them from ``kwargs``."""
+    data = kwargs.pop("data", ())
+    mappings = kwargs.pop("mappings", ())
+    sample = kwargs.pop("sample", False)
+    now = kwargs.pop("now", None)
+    es_url = kwargs.pop("es_url", None)
+    profile = kwargs.pop("profile", None)
+    ca_certs = kwargs.pop("ca_certs", None)
+    insecure = kwargs.pop("insecure", False)
+    if data and sample:
+        raise click.UsageError("give --data or --sample, not both")
+    if (data or sample) and (es_url or profile):
+        raise click.UsageError("give offline data (--data/--sample) or a cluster (--es-url/--profile), not both")
+    return open_source(
+        data=data, mappings=mappings, sample=sample or (default_sample and not (es_url or profile)),
+        now=now, es_url=es_url, profile=profile, ca_certs=ca_certs, insecure=insecure,
+    )
+
+
+def parse_params(values: tuple[str, ...]) -> dict[str, Any] | None:
+    """``--param NAME=VALUE``: the value is JSON when it parses as JSON, else a string."""
+    if not values:
+        return None
+    params: dict[str, Any] = {}
+    for item in values:
+        name, sep, raw = item.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"--param {item!r}: expected NAME=VALUE")
+        try:
+            value = json.loads(raw)
+            if isinstance(value, (dict, list)):
+                value = raw
+        except ValueError:
+            value = raw
+        params[name.lstrip("?")] = value
+    return params
+
+
+__all__ = ["source_options", "source_from", "parse_params"]

@@ -1,0 +1,68 @@
+"""Printing results: the ``--format`` choices every query command shares."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from typing import Any
+
+import click
+
+from collectors.result import QueryResult
+
+
+def cell_text(value: Any) -> str:
+    """A value as text for csv/tsv/txt: multi-values joined by a comma, null as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(cell_text(v) for v in value)
+    return str(value)
+
+
+def format_result(result: QueryResult, fmt: str) -> str:
+    """json is Elasticsearch's ``_query`` shape; csv/tsv/txt are what ``?format=`` gives."""
+    if fmt == "json":
+        return json.dumps(result.to_json(), ensure_ascii=False)
+    if fmt in ("csv", "tsv"):
+        buf = io.StringIO()
+        writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(result.column_names)
+        for row in result.values:
+            writer.writerow([cell_text(v) for v in row])
+        return buf.getvalue().rstrip("\n")
+    return text_table(result)
+
+
+def text_table(result: QueryResult) -> str:
+    """Elasticsearch's ``format=txt``: padded columns, a dashed rule under the header.
+
+    Control characters are escaped so attacker-written values cannot drive the terminal.
+    """
+    from tui.escape import visible
+
+    names = result.column_names
+    rows = [[visible(cell_text(v)) for v in row] for row in result.values]
+    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
+    lines = ["|".join(n.ljust(w) for n, w in zip(names, widths)).rstrip()]
+    lines.append("+".join("-" * w for w in widths))
+    lines += ["|".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def emit_warnings(warnings: list[str]) -> None:
+    for text in warnings:
+        click.echo(f"warning: {text}", err=True)
+
+
+def echo(text: str) -> None:
+    """Print to stdout; a closed pipe (``| head``) ends quietly."""
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        sys.stderr.close()
+        raise SystemExit(0)

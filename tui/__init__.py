@@ -1,0 +1,1 @@
+"""The workbench: a Textual TUI of linked panes over any huntbench source."""
