@@ -281,12 +281,13 @@ def _toml_files(folder: Path) -> Iterable[Path]:
 def load_library(extra_dirs: Iterable[Path | str] = (), include_user_dir: bool = True) -> HuntLibrary:
     """The bundled hunts, the user's hunts folder, then each ``--hunts DIR`` (recursively).
 
-    A hunt whose uuid was already loaded is not listed twice: the first one wins, so a
-    user cannot accidentally shadow the bundled seed hunt with an older copy.
+    A hunt whose uuid was already loaded is not listed twice: the first one wins (and the
+    other is reported), so a user cannot silently shadow the bundled seed hunt with an
+    older copy.
     """
     hunts: list[Hunt] = []
     problems: list[LoadProblem] = []
-    seen: set[str] = set()
+    seen: dict[str, Path] = {}
 
     def add(path: Path, bundled: bool) -> None:
         try:
@@ -298,8 +299,10 @@ def load_library(extra_dirs: Iterable[Path | str] = (), include_user_dir: bool =
             problems.append(LoadProblem(path, str(exc)))
             return
         if hunt.uuid in seen:
+            if seen[hunt.uuid].resolve() != path.resolve():
+                problems.append(LoadProblem(path, f"uuid {hunt.uuid} is already loaded from {seen[hunt.uuid]}"))
             return
-        seen.add(hunt.uuid)
+        seen[hunt.uuid] = path
         hunts.append(hunt)
 
     for path in bundled_hunt_files():
