@@ -10,7 +10,7 @@ import click
 
 from cli.options import parse_params, source_from, source_options
 from cli.output import echo, emit_warnings, format_result
-from collectors.result import HuntbenchError
+from collectors.result import HuntbenchError, SourceError
 from hunts import Hunt, load_library
 
 FORMATS = click.Choice(["json", "csv", "tsv", "txt"])
@@ -125,8 +125,11 @@ def esql(query: str, params, fmt: str, **source_kwargs) -> None:
     """
     if query == "-":
         query = click.get_text_stream("stdin").read()
-    elif query.startswith("@") and Path(query[1:]).is_file():
-        query = Path(query[1:]).read_text(encoding="utf-8")
+    elif query.startswith("@"):
+        try:
+            query = Path(query[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"cannot read query file {query[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
     source = source_from(source_kwargs)
     result = source.esql(query, parse_params(params))
     emit_warnings(result.warnings)

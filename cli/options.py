@@ -24,14 +24,20 @@ def source_options(func: Callable) -> Callable:
         click.option("--profile", metavar="NAME", help="Named cluster profile from the config file."),
         click.option("--ca-certs", metavar="PATH", help="CA bundle that signed the cluster's certificate."),
         click.option("--insecure", is_flag=True, help="Do not verify the cluster's TLS certificate."),
+        click.option("--timeout", "request_timeout", type=click.FloatRange(min=0.1), metavar="SECONDS",
+                     help="Cluster request timeout (default 30, or the profile's request_timeout)."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def source_from(kwargs: dict[str, Any], *, default_sample: bool = True) -> EsqlSource:
-    """Build the source the options name; pops them from ``kwargs``."""
+def source_from(kwargs: dict[str, Any]) -> EsqlSource:
+    """Build the source the options name; pops them from ``kwargs``.
+
+    Offline data when given; else the cluster the flags, environment or config name; else
+    the bundled sample.
+    """
     data = kwargs.pop("data", ())
     mappings = kwargs.pop("mappings", ())
     sample = kwargs.pop("sample", False)
@@ -40,13 +46,18 @@ def source_from(kwargs: dict[str, Any], *, default_sample: bool = True) -> EsqlS
     profile = kwargs.pop("profile", None)
     ca_certs = kwargs.pop("ca_certs", None)
     insecure = kwargs.pop("insecure", False)
+    request_timeout = kwargs.pop("request_timeout", None)
     if data and sample:
         raise click.UsageError("give --data or --sample, not both")
     if (data or sample) and (es_url or profile):
         raise click.UsageError("give offline data (--data/--sample) or a cluster (--es-url/--profile), not both")
+    offline = bool(data or sample)
     return open_source(
-        data=data, mappings=mappings, sample=sample or (default_sample and not (es_url or profile)),
-        now=now, es_url=es_url, profile=profile, ca_certs=ca_certs, insecure=insecure,
+        data=data, mappings=mappings, sample=sample, now=now, es_url=es_url, profile=profile,
+        ca_certs=ca_certs, insecure=insecure, request_timeout=request_timeout,
+        # Nothing named: a cluster from the environment or config if there is one, else
+        # the bundled sample.
+        use_configured_cluster=not offline,
     )
 
 

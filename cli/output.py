@@ -27,7 +27,7 @@ def cell_text(value: Any) -> str:
 def format_result(result: QueryResult, fmt: str) -> str:
     """json is Elasticsearch's ``_query`` shape; csv/tsv/txt are what ``?format=`` gives."""
     if fmt == "json":
-        return json.dumps(result.to_json(), ensure_ascii=False)
+        return json_text(result.to_json())
     if fmt in ("csv", "tsv"):
         buf = io.StringIO()
         writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
@@ -52,6 +52,17 @@ def text_table(result: QueryResult) -> str:
     lines.append("+".join("-" * w for w in widths))
     lines += ["|".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     return "\n".join(lines)
+
+
+def json_text(obj: Any) -> str:
+    """JSON for stdout: UTF-8 as is, but ASCII escapes when a value holds lone surrogates
+    (undecodable bytes in a file name), which no UTF-8 stream can carry."""
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True)
+    return text
 
 
 def emit_warnings(warnings: list[str]) -> None:

@@ -119,10 +119,18 @@ class OfflineSource:
         return "offline: " + ", ".join(str(s.path) for s in self.specs)
 
     def esql(self, query, params=None, *, cancel=None, progress=None) -> QueryResult:
+        """Run through the embedded engine; the loader's notices (skipped malformed lines,
+        ...) ride along as warnings so a partial load is never silent."""
         from collectors.esql.engine import run_esql
 
+        for spec in self.specs:
+            if not spec.path.exists():
+                raise SourceError(f"--data {spec.path}: no such file or directory")
         catalog = self.catalog
-        return run_esql(query, catalog, params=params, now=self.effective_now(), cancel=cancel)
+        result = run_esql(query, catalog, params=params, now=self.effective_now(), cancel=cancel)
+        problems = [p for p in getattr(catalog, "problems", []) if p not in result.warnings]
+        result.warnings = problems + result.warnings
+        return result
 
     def effective_now(self) -> datetime:
         return self.now or datetime.now(timezone.utc)
@@ -149,7 +157,9 @@ def open_source(
     profile: str | None = None,
     ca_certs: str | None = None,
     insecure: bool = False,
+    request_timeout: float | None = None,
     use_configured_cluster: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> EsqlSource:
     """Pick the source the user asked for.
 
@@ -177,6 +187,8 @@ def open_source(
             ca_certs=ca_certs,
             insecure=insecure,
             required=not use_configured_cluster,
+            request_timeout=request_timeout,
+            warn=warn,
         )
         if source is not None:
             return source

@@ -1,0 +1,507 @@
+"""Compile an ES|QL query (the AST of collectors.esql.ast) into one DuckDB SELECT.
+
+Each processing command wraps the previous relation in a sub-select, so DuckDB's optimiser
+sees one statement and pushes filters and projections down into the table scan (the heavy
+work stays vectorised in DuckDB; Python only builds SQL text).
+
+Rules followed (Elasticsearch ES|QL command reference):
+- FROM: fields of all matched indices, alphabetically; METADATA columns after them.
+- KEEP: complete names beat partial wildcards beat ``*``; equal precedence -> rightmost wins.
+- EVAL/GROK/DISSECT: a new column of an existing name replaces it at the end.
+- RENAME: a column already named like the target is replaced.
+- STATS: aggregates in written order then BY keys; a multi-valued key puts the row in each
+  value's group; a null key is its own group.
+- SORT: nulls last ASC / first DESC; a multi-value sorts by its min (ASC) / max (DESC).
+- LIMIT: no LIMIT anywhere -> default limit and the warning
+  ``No limit defined, adding default limit of [1000]``; larger limits are capped.
+Columns get generated identifiers (``c7``), never names from the query, and constants are
+quoted literals (see types.literal_sql), so query text cannot escape into the SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from collectors.esql import ast
+from collectors.esql.expressions import Col, ExprCompiler, Scope, Typed
+from collectors.esql.types import quote_ident, sql_type, sql_string
+from collectors.result import QueryError
+
+
+@dataclass
+class Plan:
+    """A relation under construction: its SQL, visible columns, and pending sort order."""
+
+    sql: str
+    cols: list[Col]
+    order: list[tuple[str, bool, bool]] = field(default_factory=list)  # (ident, asc, nulls_first)
+
+    def hidden(self) -> list[str]:
+        return [o[0] for o in self.order]
+
+    def scope(self) -> Scope:
+        return Scope({c.name: c for c in self.cols}, self.sql)
+
+
+@dataclass
+class Check:
+    """A warning to look for after the query ran: rows of ``relation`` where ``cond`` holds."""
+
+    relation: str
+    cond: str
+    pos: tuple[int, int]
+    text: str
+    message: str
+    sample: str | None = None
+
+
+@dataclass
+class TimeFilter:
+    """A WHERE that compares a date with now(): if it leaves nothing, the user is told why."""
+
+    before: str
+    after: str
+    text: str
+    date_sql: str | None
+
+
+@dataclass
+class Compiled:
+    sql: str
+    cols: list[Col]
+    checks: list[Check]
+    warnings: list[str]
+    time_filters: list[TimeFilter]
+
+
+class Compiler:
+    def __init__(self, query: ast.Query, catalog: Any, params: Any, now: datetime,
+                 default_limit: int = 1000, max_limit: int = 10000):
+        self.query = query
+        self.catalog = catalog
+        self.params = params
+        self.now = now
+        self.default_limit = default_limit
+        self.max_limit = max_limit
+        self.checks: list[Check] = []
+        self.warnings: list[str] = []
+        self.time_filters: list[TimeFilter] = []
+        self.ec = ExprCompiler(self)
+        self._n = 0
+        self._rest: list[ast.Command] = []
+
+    # ------------------------------------------------------------ services for expressions
+
+    def ident(self) -> str:
+        self._n += 1
+        return f"c{self._n}"
+
+    def param(self, node: ast.Param) -> Any:
+        params = self.params
+        key = node.key
+        if isinstance(params, dict):
+            if isinstance(key, int):
+                values = list(params.values())
+                if 1 <= key <= len(values):
+                    return values[key - 1]
+            elif key in params:
+                return params[key]
+            elif key.lstrip("?") in params:
+                return params[key.lstrip("?")]
+        elif params is not None and isinstance(key, int) and 1 <= key <= len(params):
+            return params[key - 1]
+        elif params is not None and isinstance(key, str):
+            for item in params:
+                if isinstance(item, dict) and key in item:
+                    return item[key]
+        raise QueryError(f"Unknown query parameter [{key}]" if isinstance(key, str)
+                         else f"No parameter is defined for position [{key}]", *node.pos)
+
+    def add_check(self, scope: Scope, owner: ast.Expr, cond: str, message: str, sample: str | None = None) -> None:
+        if scope.agg:  # over aggregate results: no per-row relation to look for it in
+            return
+        self.checks.append(Check(scope.relation, cond, owner.pos, owner.text, message, sample))
+
+    # ------------------------------------------------------------ the pipeline
+
+    def compile(self) -> Compiled:
+        commands = self.query.commands
+        if not commands or not isinstance(commands[0], (ast.From, ast.Row)):
+            pos = commands[0].pos if commands else (1, 1)
+            raise QueryError("a query must start with FROM or ROW", *pos)
+        plan = self.source(commands[0])
+        has_limit = any(isinstance(c, ast.Limit) for c in commands)
+        for k, cmd in enumerate(commands[1:], start=1):
+            self._rest = commands[k + 1:]
+            method = getattr(self, "cmd_" + type(cmd).__name__.lower(), None)
+            if method is None:
+                raise QueryError(f"unsupported command [{type(cmd).__name__.upper()}]", *cmd.pos)
+            plan = method(plan, cmd)
+        if not has_limit:
+            self.warnings.append(f"No limit defined, adding default limit of [{self.default_limit}]")
+            plan = self.apply_limit(plan, self.default_limit)
+        select = ", ".join(c.ident for c in plan.cols) or "NULL AS _empty"
+        sql = f"SELECT {select} FROM ({plan.sql}) AS t{self.order_by(plan)}"
+        return Compiled(sql, plan.cols, self.checks, self.warnings, self.time_filters)
+
+    @staticmethod
+    def order_by(plan: Plan) -> str:
+        if not plan.order:
+            return ""
+        keys = [f"{i} {'ASC' if asc else 'DESC'} NULLS {'FIRST' if nf else 'LAST'}" for i, asc, nf in plan.order]
+        return " ORDER BY " + ", ".join(keys)
+
+    def project(self, plan: Plan, items: list[tuple[Col, str | None]]) -> Plan:
+        """New relation with ``items`` (a column and the SQL computing it, None = pass through)."""
+        parts = [c.ident if sql is None else f"{sql} AS {c.ident}" for c, sql in items]
+        parts += plan.hidden()
+        select = ", ".join(parts) or "1 AS _empty"
+        return Plan(f"SELECT {select} FROM ({plan.sql}) AS t", [c for c, _ in items], list(plan.order))
+
+    # ------------------------------------------------------------ source commands
+
+    def source(self, cmd: ast.Command) -> Plan:
+        if isinstance(cmd, ast.Row):
+            items: list[tuple[Col, str]] = []
+            empty = Scope({}, "(SELECT 1)")
+            for name, expr in cmd.fields:
+                t = self.ec.compile(expr, empty)
+                items = [(c, s) for c, s in items if c.name != name]
+                items.append((Col(name, t.type, t.multi, self.ident()), t.sql))
+            select = ", ".join(f"{s} AS {c.ident}" for c, s in items)
+            return Plan(f"SELECT {select}", [c for c, _ in items])
+        assert isinstance(cmd, ast.From)
+        return self.from_indices(cmd)
+
+    def from_indices(self, cmd: ast.From) -> Plan:
+        if self.catalog is None:
+            raise QueryError(f"Unknown index [{', '.join(cmd.indices)}]", *cmd.pos)
+        indices: list[str] = []
+        for pattern in cmd.indices:
+            found = self.catalog.resolve(pattern)
+            if not found:
+                raise QueryError(f"Unknown index [{pattern}]", *cmd.pos)
+            indices += [i for i in found if i not in indices]
+        merged: dict[str, tuple[str, bool]] = {}
+        per_index = {}
+        for idx in indices:
+            fields = self.catalog.fields(idx)
+            per_index[idx] = fields
+            for name, info in fields.items():
+                if name in merged:
+                    t, m = merged[name]
+                    if t != info.type:
+                        t = "unsupported"
+                    merged[name] = (t, m or info.multi)
+                else:
+                    merged[name] = (info.type, info.multi)
+        cols = [Col(name, t, m, self.ident()) for name, (t, m) in sorted(merged.items())]
+        meta = []
+        for m in cmd.metadata:
+            if m == "_index":
+                meta.append(Col("_index", "keyword", False, self.ident()))
+            elif m in ("_id", "_version", "_score", "_source", "_ignored", "_index_mode"):
+                t = {"_version": "long", "_score": "double"}.get(m, "keyword")
+                meta.append(Col(m, t, False, self.ident()))
+            else:
+                raise QueryError(f"unsupported metadata field [{m}]", *cmd.pos)
+        selects = []
+        for idx in indices:
+            fields = per_index[idx]
+            parts = []
+            for c in cols:
+                info = fields.get(c.name)
+                st = sql_type(c.type) + ("[]" if c.multi else "")
+                if info is None or c.type == "unsupported":
+                    parts.append(f"CAST(NULL AS {st if c.type != 'unsupported' else 'VARCHAR'}) AS {c.ident}")
+                    continue
+                ref = quote_ident(c.name)
+                if c.multi and not info.multi:
+                    ref = f"(CASE WHEN {ref} IS NULL THEN NULL ELSE [{ref}] END)"
+                parts.append(f"{ref} AS {c.ident}")
+            for c in meta:
+                value = sql_string(idx) if c.name == "_index" else f"CAST(NULL AS {sql_type(c.type)})"
+                parts.append(f"{value} AS {c.ident}")
+            selects.append(f"SELECT {', '.join(parts) or '1 AS _empty'} FROM {self.catalog.table(idx)}")
+        for c in cols:
+            if c.type == "unsupported":
+                c.multi = False
+        return Plan(" UNION ALL ".join(selects), cols + meta)
+
+    # ------------------------------------------------------------ processing commands
+
+    def cmd_where(self, plan: Plan, cmd: ast.Where) -> Plan:
+        scope = plan.scope()
+        t = self.ec.compile(cmd.condition, scope)
+        if t.type not in ("boolean", "null"):
+            raise QueryError(f"Condition expression needs to be boolean, found [{t.type.upper()}]", *cmd.condition.pos)
+        (t,) = self.ec.single(cmd.condition, scope, cmd.condition, t)
+        keep = [c.ident for c in plan.cols] + plan.hidden()
+        new = Plan(f"SELECT {', '.join(keep) or '*'} FROM ({plan.sql}) AS t WHERE {t.sql}", list(plan.cols), list(plan.order))
+        if uses_now(cmd.condition):
+            date_sql = None
+            for f in fields_in(cmd.condition):
+                col = scope.cols.get(f)
+                if col is not None and col.type == "date" and not col.multi:
+                    date_sql = col.ident
+                    break
+            self.time_filters.append(TimeFilter(plan.sql, new.sql, cmd.condition.text, date_sql))
+        return new
+
+    def cmd_eval(self, plan: Plan, cmd: ast.Eval) -> Plan:
+        for name, expr in cmd.fields:
+            t = self.ec.compile(expr, plan.scope())
+            if t.type in ("date_period", "time_duration"):
+                raise QueryError(f"EVAL does not support type [{t.type}] as the return data type of expression [{expr.text}]", *expr.pos)
+            items: list[tuple[Col, str | None]] = [(c, None) for c in plan.cols if c.name != name]
+            items.append((Col(name, t.type, t.multi, self.ident()), t.sql))
+            plan = self.project(plan, items)
+        return plan
+
+    def cmd_keep(self, plan: Plan, cmd: ast.Keep) -> Plan:
+        best: dict[str, tuple[int, int]] = {}  # column -> (precedence, pattern index)
+        for i, pattern in enumerate(cmd.patterns):
+            if "*" not in pattern:
+                if not any(c.name == pattern for c in plan.cols):
+                    raise QueryError(f"Unknown column [{pattern}]", *cmd.pos)
+                prec = 3
+            else:
+                prec = 1 if pattern.strip("*") == "" else 2
+            rx = wildcard_regex(pattern)
+            matched = False
+            for c in plan.cols:
+                if rx.fullmatch(c.name):
+                    matched = True
+                    if c.name not in best or best[c.name][0] <= prec:
+                        best[c.name] = (prec, i)
+            if not matched:
+                raise QueryError(f"No matches found for pattern [{pattern}]", *cmd.pos)
+        position = {c.name: k for k, c in enumerate(plan.cols)}
+        kept = sorted((c for c in plan.cols if c.name in best), key=lambda c: (best[c.name][1], position[c.name]))
+        return self.project(plan, [(c, None) for c in kept])
+
+    def cmd_drop(self, plan: Plan, cmd: ast.Drop) -> Plan:
+        drop: set[str] = set()
+        for pattern in cmd.patterns:
+            rx = wildcard_regex(pattern)
+            hits = {c.name for c in plan.cols if rx.fullmatch(c.name)}
+            if not hits:
+                if "*" in pattern:
+                    raise QueryError(f"No matches found for pattern [{pattern}]", *cmd.pos)
+                raise QueryError(f"Unknown column [{pattern}]", *cmd.pos)
+            drop |= hits
+        return self.project(plan, [(c, None) for c in plan.cols if c.name not in drop])
+
+    def cmd_rename(self, plan: Plan, cmd: ast.Rename) -> Plan:
+        cols = list(plan.cols)
+        for old, new in cmd.pairs:
+            found = [c for c in cols if c.name == old]
+            if not found:
+                raise QueryError(f"Unknown column [{old}]", *cmd.pos)
+            src = found[0]
+            cols = [Col(new, c.type, c.multi, c.ident) if c is src else c
+                    for c in cols if c is src or c.name != new]
+        return Plan(plan.sql, cols, list(plan.order))
+
+    def cmd_limit(self, plan: Plan, cmd: ast.Limit) -> Plan:
+        if cmd.count < 0:
+            raise QueryError(f"Invalid value for LIMIT [{cmd.count}], expecting a non negative integer", *cmd.pos)
+        return self.apply_limit(plan, cmd.count)
+
+    def apply_limit(self, plan: Plan, n: int) -> Plan:
+        n = min(n, self.max_limit)
+        keep = [c.ident for c in plan.cols] + plan.hidden()
+        return Plan(f"SELECT {', '.join(keep) or '*'} FROM ({plan.sql}) AS t{self.order_by(plan)} LIMIT {int(n)}",
+                    list(plan.cols), list(plan.order))
+
+    def cmd_sort(self, plan: Plan, cmd: ast.Sort) -> Plan:
+        scope = plan.scope()
+        keys = []
+        for k in cmd.keys:
+            t = self.ec.compile(k.expr, scope)
+            if t.type in ("date_period", "time_duration", "unsupported"):
+                raise QueryError(f"cannot sort on {t.type}", *k.expr.pos)
+            sql = (f"list_min({t.sql})" if k.ascending else f"list_max({t.sql})") if t.multi else t.sql
+            nulls_first = (not k.ascending) if k.nulls_first is None else k.nulls_first
+            keys.append((self.ident(), sql, k.ascending, nulls_first))
+        parts = [c.ident for c in plan.cols] + [f"{s} AS {i}" for i, s, _, _ in keys]
+        return Plan(f"SELECT {', '.join(parts)} FROM ({plan.sql}) AS t", list(plan.cols),
+                    [(i, asc, nf) for i, _, asc, nf in keys])
+
+    def cmd_mvexpand(self, plan: Plan, cmd: ast.MvExpand) -> Plan:
+        target = next((c for c in plan.cols if c.name == cmd.field), None)
+        if target is None:
+            raise QueryError(f"Unknown column [{cmd.field}]", *cmd.pos)
+        if not target.multi:
+            return plan
+        items: list[tuple[Col, str | None]] = []
+        for c in plan.cols:
+            if c is target:
+                null = f"CAST(NULL AS {sql_type(c.type)})"
+                items.append((Col(c.name, c.type, False, self.ident()), f"unnest(coalesce({c.ident}, [{null}]))"))
+            else:
+                items.append((c, None))
+        return self.project(plan, items)
+
+    def cmd_stats(self, plan: Plan, cmd: ast.Stats) -> Plan:
+        # 1. BY keys as columns (multi-valued keys unnested: one row per value, null kept).
+        keys: list[tuple[str, Col]] = []
+        for name, expr in cmd.by:
+            t = self.ec.compile(expr, plan.scope())
+            if t.type in ("date_period", "time_duration"):
+                raise QueryError(f"cannot group by [{expr.text}] of type [{t.type}]", *expr.pos)
+            col = Col(name, t.type, False, self.ident())
+            items: list[tuple[Col, str | None]] = [(c, None) for c in plan.cols]
+            if t.multi:
+                null = f"CAST(NULL AS {sql_type(t.type)})" if t.type != "null" else "NULL"
+                items.append((col, f"unnest(coalesce({t.sql}, [{null}]))"))
+            else:
+                items.append((col, t.sql))
+            plan = self.project(plan, items)
+            keys.append((name, col))
+        # Groups come out in order of first appearance, as Elasticsearch's hash grouping does
+        # (not needed when a SORT decides the order before any LIMIT picks rows).
+        ordinal = self.ident() if keys and not self.sorted_later() else None
+        if ordinal:
+            plan = Plan(f"SELECT *, row_number() OVER () AS {ordinal} FROM ({plan.sql}) AS t", plan.cols, plan.order)
+        # 2. aggregates over that relation, grouped by the key columns.
+        base = Scope({c.name: c for c in plan.cols}, plan.sql, agg=True,
+                     by_keys={name: Typed(col.ident, col.type) for name, col in keys})
+        outs: list[tuple[Col, str]] = []
+        for agg in cmd.aggregates:
+            scope = base
+            if agg.filter is not None:
+                f = self.ec.compile(agg.filter, Scope(base.cols, base.relation))
+                if f.type not in ("boolean", "null"):
+                    raise QueryError(f"Condition expression needs to be boolean, found [{f.type.upper()}]", *agg.filter.pos)
+                (f,) = self.ec.single(agg.filter, base, agg.filter, f)
+                scope = Scope(base.cols, base.relation, agg=True, by_keys=base.by_keys, filter=f.sql)
+            if not contains_aggregate(agg.expr):
+                raise QueryError(f"expected an aggregate function but found [{agg.expr.text}]", *agg.expr.pos)
+            t = self.ec.compile(agg.expr, scope)
+            outs = [(c, s) for c, s in outs if c.name != agg.name]
+            outs.append((Col(agg.name, t.type, t.multi, self.ident()), t.sql))
+        key_names = {name for name, _ in keys}
+        outs = [(c, s) for c, s in outs if c.name not in key_names]
+        select = [f"{s} AS {c.ident}" for c, s in outs] + [col.ident for _, col in keys]
+        group = f" GROUP BY {', '.join(col.ident for _, col in keys)}" if keys else ""
+        order: list[tuple[str, bool, bool]] = []
+        if ordinal:
+            first = self.ident()
+            select.append(f"min({ordinal}) AS {first}")
+            order = [(first, True, False)]
+        sql = f"SELECT {', '.join(select) or '1 AS _empty'} FROM ({plan.sql}) AS t{group}"
+        return Plan(sql, [c for c, _ in outs] + [col for _, col in keys], order)
+
+    def sorted_later(self) -> bool:
+        for cmd in self._rest:
+            if isinstance(cmd, ast.Sort):
+                return True
+            if isinstance(cmd, (ast.Limit, ast.Stats, ast.MvExpand)):
+                return False
+        return False
+
+    def cmd_dissect(self, plan: Plan, cmd: ast.Dissect) -> Plan:
+        from collectors.esql.dissect import compile_dissect
+
+        try:
+            pattern = compile_dissect(cmd.pattern, cmd.append_separator)
+        except QueryError:
+            raise
+        except ValueError as exc:
+            raise QueryError(f"Invalid DISSECT pattern [{cmd.pattern}]: {exc}", *cmd.pos) from None
+        return self.extract(plan, cmd, pattern, "dissect")
+
+    def cmd_grok(self, plan: Plan, cmd: ast.Grok) -> Plan:
+        from collectors.esql.grok import compile_grok
+
+        try:
+            pattern = compile_grok(cmd.pattern)
+        except QueryError:
+            raise
+        except ValueError as exc:
+            raise QueryError(f"Invalid GROK pattern [{cmd.pattern}]: {exc}", *cmd.pos) from None
+        return self.extract(plan, cmd, pattern, "grok")
+
+    def extract(self, plan: Plan, cmd: Any, pattern: Any, kind: str) -> Plan:
+        """GROK/DISSECT as one ``regexp_extract`` into a struct per row (vectorised in
+        DuckDB), then one column per field; no match -> every new field null."""
+        scope = plan.scope()
+        src = self.ec.compile(cmd.source, scope)
+        if src.type not in ("keyword", "text", "null"):
+            raise QueryError(f"{kind.upper()} only supports KEYWORD or TEXT values, found expression "
+                             f"[{cmd.source.text}] type [{src.type}]", *cmd.source.pos)
+        (src,) = self.ec.single(cmd.source, scope, cmd.source, src)
+        groups = list(pattern.group_names)
+        if kind == "grok":
+            fields = [(name, ftype) for name, ftype in pattern.fields]
+            assembly = {name: [g for g in groups if g == name] for name, _ in fields}
+            sep = ""
+        else:
+            fields = [(name, "keyword") for name in pattern.fields]
+            assembly = {name: list(parts) for name, parts in pattern.assembly.items()}
+            sep = pattern.append_separator or ""
+        rx = sql_string(pattern.regex)
+        struct_names = ", ".join(sql_string(f"g{i}") for i in range(1, len(groups) + 1))
+        match = self.ident()
+        m_sql = (f"(CASE WHEN regexp_matches({src.sql}, {rx}) THEN "
+                 f"regexp_extract({src.sql}, {rx}, [{struct_names}]) END)") if groups else "NULL"
+        staged = self.project(plan, [(c, None) for c in plan.cols] + [(Col("", "struct", False, match), m_sql)])
+        names = {n for n, _ in fields}
+        items: list[tuple[Col, str | None]] = [(c, None) for c in plan.cols if c.name not in names]
+        for name, ftype in fields:
+            parts = [f"struct_extract({match}, {sql_string('g' + str(groups.index(g) + 1))})"
+                     for g in assembly.get(name, [])]
+            if not parts:
+                continue
+            value = parts[0] if len(parts) == 1 else "(" + f" || {sql_string(sep)} || ".join(parts) + ")"
+            if kind == "grok" and len(parts) > 1:  # same name captured twice: first that matched
+                value = "coalesce(" + ", ".join(f"nullif({p}, '')" for p in parts) + ")"
+            out_type = ftype if ftype in ("integer", "long", "double", "boolean") else "keyword"
+            if out_type in ("integer", "long", "double"):
+                value = f"TRY_CAST(nullif({value}, '') AS {sql_type(out_type)})"
+            elif out_type == "boolean":
+                value = f"(lower({value}) = 'true')"
+            items.append((Col(name, out_type, False, self.ident()), value))
+        return self.project(Plan(staged.sql, staged.cols[:-1] + [Col("", "struct", False, match)], staged.order), items)
+
+
+def wildcard_regex(pattern: str) -> re.Pattern:
+    """KEEP/DROP patterns: ``*`` is the only wildcard."""
+    return re.compile("".join(".*" if ch == "*" else re.escape(ch) for ch in pattern), re.S)
+
+
+def contains_aggregate(node: Any) -> bool:
+    from collectors.esql.functions import AGGREGATES
+
+    if isinstance(node, ast.FunctionCall) and node.name.lower() in AGGREGATES:
+        return True
+    return any(contains_aggregate(child) for child in children(node))
+
+
+def children(node: Any) -> list[Any]:
+    out = []
+    for value in vars(node).values() if hasattr(node, "__dict__") else []:
+        if isinstance(value, ast.Expr):
+            out.append(value)
+        elif isinstance(value, list):
+            out += [v for v in value if isinstance(v, ast.Expr)]
+    return out
+
+
+def uses_now(node: Any) -> bool:
+    if isinstance(node, ast.FunctionCall) and node.name.lower() == "now":
+        return True
+    return any(uses_now(c) for c in children(node))
+
+
+def fields_in(node: Any) -> list[str]:
+    if isinstance(node, ast.Field):
+        return [node.name]
+    out = []
+    for c in children(node):
+        out += fields_in(c)
+    return out

@@ -1,0 +1,156 @@
+"""Run ES|QL offline: parse, compile to DuckDB SQL, execute, shape the answer like ``_query``.
+
+``run_esql`` is the engine contract (see /work/fragments/ENGINE_CONTRACT.md): values come
+back JSON-ready as Elasticsearch sends them (dates ``YYYY-MM-DDTHH:MM:SS.sssZ``, multi-values
+as lists, null as None). Warnings Elasticsearch would send in its ``Warning`` headers
+(default limit, multi-values in single-value functions, failed conversions) are found by
+small follow-up queries that run only for the expressions that can produce them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from functools import lru_cache
+from datetime import datetime, timezone
+from typing import Any
+
+import duckdb
+
+from collectors.esql import ast
+from collectors.esql.compiler import Check, Compiled, Compiler
+from collectors.esql.types import format_date, json_value
+from collectors.result import Cancelled, Column, QueryError, QueryResult, SourceError
+
+MAX_FAILURES = 20
+
+
+def run_esql(
+    query: str | ast.Query,
+    catalog: Any,
+    params: Any = None,
+    *,
+    now: datetime,
+    cancel: Any = None,
+    default_limit: int = 1000,
+    max_limit: int = 10000,
+) -> QueryResult:
+    """Run one ES|QL query over ``catalog`` (a collectors.offline.catalog.Catalog, or None
+    for ROW-only queries). Raises QueryError, SourceError or Cancelled."""
+    started = time.monotonic()
+    tree = query if isinstance(query, ast.Query) else _parse(query)
+    now_utc = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
+    now_utc = now_utc.replace(microsecond=now_utc.microsecond // 1000 * 1000)
+    compiled = Compiler(tree, catalog, params, now_utc, default_limit, max_limit).compile()
+    con = catalog.con.cursor() if catalog is not None else duckdb.connect()
+    try:
+        with _Interrupter(con, cancel):
+            rows = _fetch(con, compiled.sql)
+            warnings = list(compiled.warnings)
+            warnings += _check_warnings(con, compiled.checks)
+            if not rows:
+                warnings += _time_filter_warnings(con, compiled, now_utc)
+    finally:
+        con.close()
+    values = [[json_value(v, c.type) for v, c in zip(row, compiled.cols)] for row in rows]
+    columns = [Column(c.name, c.type) for c in compiled.cols]
+    return QueryResult(columns, values, warnings, took=int((time.monotonic() - started) * 1000))
+
+
+@lru_cache(maxsize=256)
+def _parse(text: str) -> ast.Query:
+    """Parsed once per distinct text: hunts and pivots re-run the same queries (with new
+    parameters), and the compiler never mutates the tree."""
+    from collectors.esql.parser import parse
+
+    return parse(text)
+
+
+def compile_esql(query: str, catalog: Any, params: Any = None, *, now: datetime) -> Compiled:
+    """The DuckDB SQL a query becomes (for ``--explain`` style debugging and tests)."""
+    return Compiler(_parse(query), catalog, params, now.replace(tzinfo=None)).compile()
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    try:
+        return con.execute(sql).fetchall()
+    except duckdb.InterruptException:
+        raise Cancelled("query cancelled") from None
+    except duckdb.Error as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SourceError(f"query failed while reading the data: {message}") from None
+
+
+def _check_warnings(con: duckdb.DuckDBPyConnection, checks: list[Check]) -> list[str]:
+    """Elasticsearch's evaluation warnings: one header per failing expression, then its
+    distinct failure messages (at most 20)."""
+    by_node: dict[tuple, list[str]] = {}
+    for check in checks:
+        sample = f"CAST({check.sample} AS VARCHAR)" if check.sample else "NULL"
+        sql = f"SELECT {sample} FROM ({check.relation}) AS t WHERE {check.cond} LIMIT 1"
+        hit = _fetch(con, sql)
+        if not hit:
+            continue
+        message = check.message.replace("{}", str(hit[0][0])) if "{}" in check.message else check.message
+        key = (check.pos, check.text)
+        messages = by_node.setdefault(key, [])
+        if message not in messages and len(messages) < MAX_FAILURES:
+            messages.append(message)
+    out = []
+    for (pos, text), messages in by_node.items():
+        line, col = pos
+        out.append(f"Line {line}:{col}: evaluation of [{text}] failed, treating result as null. "
+                   f"Only first {MAX_FAILURES} failures recorded.")
+        out += [f"Line {line}:{col}: {m}" for m in messages]
+    return out
+
+
+def _time_filter_warnings(con: duckdb.DuckDBPyConnection, compiled: Compiled, now: datetime) -> list[str]:
+    """When a ``WHERE @timestamp > now() - ...`` removed every row, say so (offline data is
+    usually older than the wall clock)."""
+    for tf in compiled.time_filters:
+        before = _fetch(con, f"SELECT count(*) FROM ({tf.before}) AS t")[0][0]
+        if not before:
+            continue
+        after = _fetch(con, f"SELECT count(*) FROM ({tf.after}) AS t")[0][0]
+        if after:
+            continue
+        span = ""
+        if tf.date_sql:
+            lo, hi = _fetch(con, f"SELECT min({tf.date_sql}), max({tf.date_sql}) FROM ({tf.before}) AS t")[0]
+            if lo is not None:
+                span = f"; the data spans {format_date(lo)} to {format_date(hi)}"
+        return [f"time filter [{tf.text}] excluded all {before} rows (now() is {format_date(now)}"
+                f"{span}); set the clock with --now"]
+    return []
+
+
+class _Interrupter:
+    """Watch a CancelToken while DuckDB runs; interrupt the connection when it is set."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, cancel: Any):
+        self.con = con
+        self.cancel = cancel
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> "_Interrupter":
+        if self.cancel is not None:
+            if self.cancel.cancelled:
+                raise Cancelled("query cancelled")
+            self.thread = threading.Thread(target=self._watch, daemon=True)
+            self.thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self.done.is_set():
+            if self.cancel.wait(0.05):
+                self.con.interrupt()
+                return
+
+    def __exit__(self, *exc: Any) -> None:
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join()
+        if self.cancel is not None and self.cancel.cancelled and exc[0] is not None and not issubclass(exc[0], QueryError):
+            raise Cancelled("query cancelled") from None

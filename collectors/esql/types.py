@@ -1,0 +1,161 @@
+"""ES|QL types: their DuckDB storage, SQL literals, and JSON output as Elasticsearch prints it.
+
+Why one module: the compiler, the function table and the result conversion must agree on
+how a ``date`` or a ``long`` is held in DuckDB (see the Catalog contract: keyword/text/ip ->
+VARCHAR, long -> BIGINT, integer -> INTEGER, double -> DOUBLE, boolean -> BOOLEAN,
+date -> naive UTC TIMESTAMP with millisecond precision).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timezone
+from typing import Any
+
+SQL_TYPE = {
+    "keyword": "VARCHAR",
+    "text": "VARCHAR",
+    "ip": "VARCHAR",
+    "version": "VARCHAR",
+    "long": "BIGINT",
+    "integer": "INTEGER",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "TIMESTAMP",
+    "unsigned_long": "UBIGINT",
+}
+
+NUMERIC = ("integer", "long", "double", "unsigned_long")
+STRING = ("keyword", "text")
+
+CAST_NAMES = {
+    "long": "long",
+    "integer": "integer",
+    "int": "integer",
+    "double": "double",
+    "float": "double",
+    "keyword": "keyword",
+    "string": "keyword",
+    "text": "keyword",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "datetime": "date",
+    "date": "date",
+    "ip": "ip",
+}
+
+
+def sql_type(es_type: str) -> str:
+    return SQL_TYPE.get(es_type, "VARCHAR")
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal for any text: quotes doubled, NUL and other control characters
+    spliced in with ``chr()`` so nothing from a query ever ends the literal early."""
+    pieces: list[str] = []
+    buf: list[str] = []
+    for ch in text:
+        if ord(ch) < 32 and ch not in "\t\n\r":
+            if buf:
+                pieces.append("'" + "".join(buf).replace("'", "''") + "'")
+                buf = []
+            pieces.append(f"chr({ord(ch)})")
+        else:
+            buf.append(ch)
+    if buf or not pieces:
+        pieces.append("'" + "".join(buf).replace("'", "''") + "'")
+    return pieces[0] if len(pieces) == 1 else "(" + " || ".join(pieces) + ")"
+
+
+def quote_ident(name: str) -> str:
+    """A DuckDB identifier, double quotes doubled; NUL is refused (no identifier holds it)."""
+    if "\x00" in name:
+        raise ValueError("identifier contains NUL")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def format_date(value: Any) -> str | None:
+    """``YYYY-MM-DDTHH:MM:SS.sssZ`` as Elasticsearch prints dates."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%dT00:00:00.000Z")
+    return str(value)
+
+
+def json_value(value: Any, es_type: str) -> Any:
+    """One DuckDB value as Elasticsearch's JSON gives it (lists for multi-values)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        items = [json_value(v, es_type) for v in value if v is not None]
+        if not items:
+            return None
+        return items[0] if len(items) == 1 else items
+    if es_type == "date":
+        return format_date(value)
+    if es_type == "double":
+        value = float(value)
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return value
+    if es_type in ("long", "integer", "unsigned_long"):
+        return int(value)
+    if es_type == "boolean":
+        return bool(value)
+    if isinstance(value, (datetime, date)):
+        return format_date(value)
+    return value
+
+
+def literal_sql(value: Any, es_type: str) -> str:
+    """A typed SQL literal for a constant from the query (literal or parameter)."""
+    if value is None:
+        return "NULL" if es_type == "null" else f"CAST(NULL AS {sql_type(es_type)})"
+    if isinstance(value, list):
+        inner = ", ".join(literal_sql(v, es_type) for v in value)
+        return f"CAST([{inner}] AS {sql_type(es_type)}[])"
+    if es_type == "boolean":
+        return "TRUE" if value else "FALSE"
+    if es_type in ("integer", "long"):
+        return f"CAST({int(value)} AS {sql_type(es_type)})"
+    if es_type == "double":
+        v = float(value)
+        if math.isnan(v) or math.isinf(v):
+            return "CAST(NULL AS DOUBLE)"
+        return f"CAST({v!r} AS DOUBLE)"
+    if es_type == "date":
+        return f"CAST({sql_string(format_date(value)[:-1])} AS TIMESTAMP)"
+    return sql_string(str(value))
+
+
+def param_type(value: Any) -> str:
+    """The ES|QL type of a parameter value as Elasticsearch infers it from JSON."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer" if -(2**31) <= value < 2**31 else "long"
+    if isinstance(value, float):
+        return "double"
+    if isinstance(value, list):
+        kinds = {param_type(v) for v in value if v is not None}
+        if kinds <= {"integer"}:
+            return "integer"
+        if kinds <= {"integer", "long"}:
+            return "long"
+        if kinds <= {"integer", "long", "double"}:
+            return "double"
+        return "keyword"
+    return "keyword"
+
+
+def common_numeric(a: str, b: str) -> str:
+    """The wider of two numeric types (integer < long < double)."""
+    order = ["integer", "long", "unsigned_long", "double"]
+    return order[max(order.index(a), order.index(b))]

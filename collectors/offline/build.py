@@ -1,0 +1,584 @@
+"""Turning JSON files into one DuckDB table per file, seen as one view per index.
+
+How (all heavy work inside DuckDB, never a Python loop over documents):
+1. DuckDB's ``read_json`` detects the file's types over the whole file (``sample_size=-1``,
+   so a field first seen on the millionth line still gets a column): nested objects as
+   STRUCTs, arrays as LISTs, ISO-8601 strings as timestamps, clashing values as JSON.
+2. The STRUCT/LIST type tree is walked in Python to produce one SQL expression per leaf:
+   ``struct_extract`` for objects, ``list_transform``/``flatten`` for arrays of objects,
+   so every leaf is either a scalar or a list of scalars. JSON-typed (clashing) columns are
+   resolved with ``json_group_structure`` + ``json_transform``.
+3. ONE ``CREATE TABLE AS`` reads the file again with those types fixed and writes every
+   field converted to its dynamic Elasticsearch type, plus the document's index name
+   (``__hb_index``). Arrays stay lists (cleaned, sorted as doc values are).
+4. One aggregate query grouped by index finds which fields have values in each index and
+   whether any document holds two or more; list columns that never do are turned into
+   plain columns (``ALTER ... USING col[1]``).
+5. Each index is a :class:`Part`: the table, a filter on ``__hb_index`` and one expression
+   per field. An index with a mapping gets its own table, converted per the mapping.
+
+Malformed lines make ``read_json`` fail; only then the file is scanned again to count
+them, find the first one's line number, and load the good lines.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from collectors.offline import inputs
+from collectors.offline.fields import FieldInfo
+from collectors.offline.sql import Names, ident, lit
+from collectors.offline.types import STORAGE, MappedField, convert, dynamic_type
+from collectors.result import SourceError
+
+INDEX_COLUMN = "__hb_index"
+SAMPLED_MIN_BYTES = 8 << 20
+"""Files at least this big try DuckDB's sampled detection first (checked, see _complete)."""
+_EMPTY = object()
+KEYWORDISH = ("keyword", "ip")
+
+
+@dataclass
+class Part:
+    """Rows of one index loaded from one file: ``SELECT columns FROM table WHERE where``."""
+
+    index: str
+    table: str  # fully qualified and quoted
+    fields: dict[str, FieldInfo]
+    columns: dict[str, str]  # field name -> SQL over the table's columns
+    where: str | None = None
+
+    def select(self) -> str:
+        cols = ", ".join(f"{self.columns[n]} AS {ident(n)}" for n in self.fields) or "NULL AS __hb_empty"
+        where = f" WHERE {self.where}" if self.where else ""
+        return f"SELECT {cols} FROM {self.table}{where}"
+
+    def to_json(self) -> dict:
+        return {
+            "index": self.index, "table": self.table, "where": self.where, "columns": self.columns,
+            "fields": [f.to_json() for f in self.fields.values()],
+        }
+
+    @classmethod
+    def from_json(cls, value: dict, table: str | None = None) -> "Part":
+        fields = [FieldInfo.from_json(f) for f in value["fields"]]
+        return cls(value["index"], table or value["table"], {f.name: f for f in fields},
+                   dict(value["columns"]), value.get("where"))
+
+
+@dataclass
+class Leaf:
+    """One dotted field's values in the file: a scalar or a list expression."""
+
+    name: str
+    expr: str
+    duck: str  # DuckDB type of the scalar values
+    is_list: bool
+    path: str | None = None  # JSON path in the source line, when one path addresses it
+    doubled: bool = False  # sampled as integers, read as DOUBLE until the whole file agrees
+
+
+@dataclass
+class Built:
+    parts: list[Part] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class Builder:
+    """Loads files into tables named ``{schema}."t{n}"`` on ``con``."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, schema: str, mappings: dict[str, dict[str, MappedField]]):
+        self.con = con
+        self.schema = schema  # quoted, e.g. "memory"."_hb" or "c0"."main"
+        self.mappings = mappings
+        self.names = Names()
+        self.out = Built()
+        self._tables = 0
+        self._created: list[str] = []
+        self._reader = ""
+        self._fast = False
+
+    # -- files ---------------------------------------------------------------------------
+    def add_file(self, path: Path, forced: str | None, label: str | None = None) -> None:
+        """Load one file. Big files first try DuckDB's sampled type detection, checked
+        against the whole file (see :meth:`_complete`); anything the sample missed, and
+        every small file, gets whole-file detection."""
+        label = label or path.name
+        with tempfile.TemporaryDirectory(prefix="huntbench-load-") as tmp:
+            source = path
+            if inputs.sniff(path) == "document":
+                records, bad = inputs.document_records(path)
+                if bad:
+                    self.out.problems.append(f"{label}: skipped {bad} entries that are not JSON objects")
+                source = Path(tmp) / "records.ndjson"
+                with open(source, "w", encoding="utf-8") as fh:
+                    for record in records:
+                        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            exact = source.stat().st_size < SAMPLED_MIN_BYTES
+            cleaned = False
+            while True:
+                mark = (len(self.out.parts), len(self.out.problems), len(self._created))
+                try:
+                    types = self._bind(source, exact)
+                    if self._load(path, source, types, forced, label, exact):
+                        return
+                    self._rollback(mark)
+                    exact = True  # the sample missed something: detect over the whole file
+                except duckdb.Error as exc:
+                    self._rollback(mark)
+                    if not cleaned:
+                        cleaned = True
+                        good = self._skip_bad_lines(source, label, Path(tmp))
+                        if good is _EMPTY:
+                            return
+                        if good is not None:
+                            source = good
+                            continue
+                    if not exact:
+                        exact = True  # e.g. a string where the sample saw only numbers
+                        continue
+                    raise SourceError(f"{label}: cannot load ({_first_line(exc)})") from None
+
+    def _rollback(self, mark: tuple[int, int, int]) -> None:
+        del self.out.parts[mark[0]:]
+        del self.out.problems[mark[1]:]
+        for table in self._created[mark[2]:]:
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        del self._created[mark[2]:]
+
+    def _read_json(self, source: Path, columns: dict | None = None, exact: bool = True) -> str:
+        if columns is None:
+            sample = ", sample_size=-1" if exact else ""
+            return (f"read_json({lit(str(source))}, format='newline_delimited', records=true, "
+                    f"map_inference_threshold=-1{sample})")
+        spec = ", ".join(f"{lit(n)}: {lit(t)}" for n, t in columns.items())
+        return f"read_json({lit(str(source))}, format='newline_delimited', records=true, columns={{{spec}}})"
+
+    def _bind(self, source: Path, exact: bool) -> dict:
+        """Column name -> DuckDB type, detected over the whole file or DuckDB's sample.
+
+        Sets ``self._reader``: the ``read_json`` call reading with those types fixed (so the
+        data pass does not detect again). UUID-looking strings stay text: a keyword keeps
+        its spelling."""
+        rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=exact)}")
+        types = dict(zip(rel.columns, rel.types))
+        self._fast = not exact
+        self._reader = self._read_json(source, {n: _render(t, not exact) for n, t in types.items()})
+        return types
+
+    def _skip_bad_lines(self, source: Path, label: str, tmp: Path):
+        """Count malformed / non-object lines, note the first, write the good ones aside.
+
+        Returns the file of good lines, ``_EMPTY`` when there is no document at all, or None
+        when every line is a JSON object (the trouble was elsewhere)."""
+        objects = f"read_ndjson_objects({lit(str(source))}, ignore_errors=true)"
+        try:
+            bad, good = self.con.execute(
+                f"SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT'), "
+                f"count(*) FILTER (WHERE json_type(json) = 'OBJECT') FROM {objects}"
+            ).fetchone()
+        except duckdb.Error as exc:
+            raise SourceError(f"{label}: cannot read ({_first_line(exc)})") from None
+        if not bad:
+            return None if good else _EMPTY
+        first = _first_bad_line(self.con, source)
+        where = f" (first at line {first})" if first else ""
+        self.out.problems.append(f"{label}: skipped {bad} malformed line{'s' if bad != 1 else ''}{where}")
+        if not good:
+            return _EMPTY
+        kept = tmp / f"good{len(self.out.problems)}.ndjson"
+        self.con.execute(
+            f"COPY (SELECT json FROM {objects} WHERE json_type(json) = 'OBJECT') TO {lit(str(kept))} "
+            "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
+        )
+        return kept
+
+    def _complete(self, source: Path, types: dict) -> bool:
+        """Does the sampled schema know every key of every object in the file?
+
+        One pass of ``json_keys`` at every object path the sample knows (a new key under a
+        known object is how every unseen field shows up). Type surprises need no check:
+        reading with fixed types fails on them (and falls back), except text columns
+        receiving arrays or objects, which :meth:`_load` looks for in the loaded data."""
+        known: list[tuple[str, set[str]]] = [("$", set(types))]
+
+        def walk(typ, path: str) -> bool:
+            if typ.id == "struct":
+                names = [n for n, _ in typ.children]
+                if any('"' in n or "\\" in n for n in names):
+                    return False
+                known.append((path, set(names)))
+                return all(walk(c, f"{path}.{json.dumps(n)}") for n, c in typ.children)
+            if typ.id == "list":
+                return not _has_struct(typ)  # keys inside arrays of objects: not checkable here
+            return True
+
+        for name, typ in types.items():
+            if '"' in name or "\\" in name or not walk(typ, f"$.{json.dumps(name)}"):
+                return False
+        paths = "[" + ", ".join(lit(p) for p, _ in known) + "]"
+        # One key list per distinct hash: hashing beats comparing nested lists row by row.
+        rows = self.con.execute(
+            f"SELECT arbitrary(k) FROM (SELECT json_keys(json, {paths}) AS k "
+            f"FROM read_ndjson_objects({lit(str(source))})) GROUP BY hash(k)"
+        ).fetchall()
+        for (lists,) in rows:
+            for (path, names), keys in zip(known, lists or []):
+                if keys and not names.issuperset(keys):
+                    return False
+        return True
+
+    def _only_text(self, source: Path, leaves: list[Leaf]) -> bool:
+        """True when these text fields never hold an array or object in the file (their
+        JSON-looking values are just strings)."""
+        conds = []
+        for leaf in leaves:
+            if leaf.path is None:
+                return False
+            if leaf.is_list:
+                conds.append(f"list_has_any(json_type(json, {lit(leaf.path + '[*]')}), ['ARRAY', 'OBJECT'])")
+            else:
+                conds.append(f"json_type(json, {lit(leaf.path)}) IN ('ARRAY', 'OBJECT')")
+        found = self.con.execute(
+            f"SELECT count(*) FILTER (WHERE {' OR '.join(conds)}) FROM read_ndjson_objects({lit(str(source))})"
+        ).fetchone()[0]
+        return not found
+
+    # -- one file ------------------------------------------------------------------------
+    def _load(self, path: Path, source: Path, types: dict, forced: str | None, label: str, exact: bool) -> bool:
+        """Build the file's table and parts; False when the sampled schema proved short."""
+        if not types:
+            return True
+        if not exact and not self._complete(source, types):
+            return False
+        hit_dump = "_source" in types and (types["_source"].id == "struct" or str(types["_source"]) == "JSON")
+        if hit_dump:
+            leaves = list(self._leaves(ident("_source"), types["_source"], "", False, label, '$."_source"'))
+        else:
+            leaves = []
+            for name, typ in types.items():
+                leaves.extend(self._leaves(ident(name), typ, name, False, label, f"$.{json.dumps(name)}"))
+        groups = {n: g for n, g in self._group(leaves, label).items() if n != INDEX_COLUMN}
+        index_expr = self._index_expr(path, types, groups, forced, hit_dump)
+
+        table = self._new_table()
+        names = sorted(groups)
+        dyn = {n: dynamic_type(groups[n].duck) for n in names}
+        select = [f"{index_expr} AS {ident(INDEX_COLUMN)}"]
+        select += [
+            f"{self._column(groups[n], 'double' if groups[n].doubled else dyn[n], groups[n].is_list)} AS {ident(n)}"
+            for n in names
+        ]
+        self.con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {self._reader}")
+
+        # Which fields have values in which index, and which ever hold 2+ values.
+        aggs = [f"max(len({ident(n)}))" if groups[n].is_list else f"count({ident(n)})" for n in names]
+        texts = [n for n in names if groups[n].duck == "VARCHAR"] if not exact else []
+        for n in texts:  # text that may really be an array or object the sample did not see
+            v = self.names()
+            looks = "(prefix({x}, '[') OR prefix({x}, '{{')) AND json_valid({x})"
+            if groups[n].is_list:
+                aggs.append(f"coalesce(sum(len(list_filter({ident(n)}, lambda {v}: {looks.format(x=v)}))), 0)")
+            else:
+                aggs.append(f"count(*) FILTER (WHERE {looks.format(x=ident(n))})")
+        doubled = [n for n in names if groups[n].doubled]
+        for n in doubled:  # sampled integers: any fraction (or beyond 2^53) in the whole file?
+            v = self.names()
+            odd = f"({{x}} <> trunc({{x}}) OR abs({{x}}) >= 9007199254740992)"
+            if groups[n].is_list:
+                aggs.append(f"coalesce(sum(len(list_filter({ident(n)}, lambda {v}: {odd.format(x=v)}))), 0)")
+            else:
+                aggs.append(f"count(CASE WHEN {odd.format(x=ident(n))} THEN 1 END)")
+        stats: dict[str, list] = {}
+        suspects: set[str] = set()
+        for row in self.con.execute(
+            f"SELECT {ident(INDEX_COLUMN)}, {', '.join(aggs) or '0'} FROM {table} GROUP BY 1 ORDER BY 1"
+        ).fetchall():
+            values = [v or 0 for v in row[1:]]
+            stats[row[0]] = values[: len(names) or 1]
+            suspects.update(n for n, c in zip(texts, values[len(names):]) if c)
+            if any(values[len(names) + len(texts):]):
+                return False
+        if suspects and not self._only_text(source, [groups[n] for n in sorted(suspects)]):
+            return False
+        if not stats:
+            return True
+        for i, n in enumerate(names):
+            col, base = ident(n), STORAGE[dyn[n]]
+            if groups[n].is_list and all(s[i] <= 1 for s in stats.values()):
+                self.con.execute(f"ALTER TABLE {table} ALTER {col} TYPE {base} USING CAST({col}[1] AS {base})")
+                groups[n] = Leaf(n, groups[n].expr, groups[n].duck, False)
+            elif groups[n].doubled:
+                typ = f"{base}[]" if groups[n].is_list else base
+                self.con.execute(f"ALTER TABLE {table} ALTER {col} TYPE {typ} USING CAST({col} AS {typ})")
+
+        for index, counts in stats.items():
+            where = None if len(stats) == 1 else f"{ident(INDEX_COLUMN)} = {lit(index)}"
+            fields: dict[str, FieldInfo] = {}
+            columns: dict[str, str] = {}
+            for i, n in enumerate(names):
+                if not counts[i]:
+                    continue  # a field without values gets no mapping in Elasticsearch
+                multi = groups[n].is_list and counts[i] > 1
+                fields[n] = FieldInfo(n, dyn[n], multi)
+                columns[n] = ident(n) if multi or not groups[n].is_list else f"{ident(n)}[1]"
+            part = Part(index, table, fields, columns, where)
+            mapping = self.mapping_for(index)
+            if mapping:
+                part = self._apply_mapping(part, mapping)
+            if not part.fields:
+                self.out.problems.append(f"{label}: documents of index [{index}] hold no field with a value")
+            self.out.parts.append(part)
+        return True
+
+    def _index_expr(self, path: Path, types: dict, groups: dict[str, Leaf], forced: str | None, hit_dump: bool) -> str:
+        """``_index``, else the data stream name, else the file name (or the forced name)."""
+        if forced:
+            return lit(forced)
+        choices = []
+        if hit_dump and "_index" in types:
+            choices.append(f"CAST({ident('_index')} AS VARCHAR)")
+        ds = [groups.get(f"data_stream.{k}") for k in ("type", "dataset", "namespace")]
+        if all(ds):
+            parts = [self._first(g) for g in ds]
+            choices.append(f"({parts[0]} || '-' || {parts[1]} || '-' || {parts[2]})")
+        choices.append(lit(inputs.stem(path)))
+        return f"coalesce({', '.join(choices)})" if len(choices) > 1 else choices[0]
+
+    def _first(self, g: Leaf) -> str:
+        """The leaf's first non-null value as text (for naming the index)."""
+        if not g.is_list:
+            return f"CAST({g.expr} AS VARCHAR)"
+        v = self.names()
+        return f"CAST(list_filter({g.expr}, lambda {v}: {v} IS NOT NULL)[1] AS VARCHAR)"
+
+    def mapping_for(self, index: str) -> dict[str, MappedField]:
+        if index in self.mappings:
+            return self.mappings[index]
+        for pattern, mapping in self.mappings.items():
+            if fnmatch.fnmatchcase(index, pattern):
+                return mapping
+        return {}
+
+    def _apply_mapping(self, part: Part, mapping: dict[str, MappedField]) -> Part:
+        """Materialise an index typed by its mapping: mapped fields (values or not) take the
+        mapping's type, multi-fields index their parent's values, the rest stay dynamic."""
+        fields = {n: f for n, f in part.fields.items() if n not in mapping}
+        columns = {n: ident(n) for n in fields}
+        exprs = {n: part.columns[n] for n in fields}
+        for name, mf in mapping.items():
+            have = part.fields.get(mf.source)
+            if have is None:
+                fields[name] = FieldInfo(name, mf.type, False)
+                exprs[name] = f"CAST(NULL AS {STORAGE[mf.type]})"
+            else:
+                fields[name] = FieldInfo(name, mf.type, have.multi)
+                exprs[name] = _convert_field(part.columns[mf.source], have, mf, self.names)
+            columns[name] = ident(name)
+        fields = dict(sorted(fields.items()))
+        table = self._new_table()
+        select = ", ".join(f"{exprs[n]} AS {ident(n)}" for n in fields) or "NULL AS __hb_empty"
+        where = f" WHERE {part.where}" if part.where else ""
+        self.con.execute(f"CREATE TABLE {table} AS SELECT {select} FROM {part.table}{where}")
+        return Part(part.index, table, fields, columns)
+
+    def empty_index(self, index: str) -> None:
+        """An index with a mapping and no documents: its mapped columns, no rows."""
+        fields = {n: FieldInfo(n, mf.type, False) for n, mf in sorted(self.mapping_for(index).items())}
+        select = ", ".join(f"CAST(NULL AS {STORAGE[f.type]}) AS {ident(n)}" for n, f in fields.items())
+        table = self._new_table()
+        self.con.execute(f"CREATE TABLE {table} AS SELECT {select or 'NULL AS __hb_empty'} WHERE false")
+        self.out.parts.append(Part(index, table, fields, {n: ident(n) for n in fields}))
+
+    def _new_table(self) -> str:
+        table = f"{self.schema}.{ident(f't{self._tables}')}"
+        self._tables += 1
+        self._created.append(table)
+        return table
+
+    def _column(self, g: Leaf, es: str, as_list: bool) -> str:
+        """The stored column: the leaf converted to ``es``; lists without nulls, sorted like
+        Elasticsearch doc values (keywords de-duplicated), NULL when empty."""
+        if not as_list:
+            return convert(g.expr, g.duck, es)
+        v, w = self.names(), self.names()
+        clean = f"list_filter({g.expr}, lambda {v}: {v} IS NOT NULL)"
+        converted = clean if convert(v, g.duck, es) == v else (
+            f"list_filter(list_transform({clean}, lambda {v}: {convert(v, g.duck, es)}), lambda {w}: {w} IS NOT NULL)"
+        )
+        ordered = f"list_sort(list_distinct({converted}))" if es in KEYWORDISH else f"list_sort({converted})"
+        return f"(CASE WHEN len({ordered}) = 0 THEN NULL ELSE {ordered} END)"
+
+    # -- flattening ----------------------------------------------------------------------
+    def _leaves(self, expr: str, typ, name: str, in_list: bool, label: str, path: str | None = None,
+                sampled: bool = True) -> Iterator[Leaf]:
+        """Leaves under ``expr`` (of DuckDB type ``typ``, or a LIST of it when ``in_list``);
+        ``path`` is its JSON path in the source line while one path addresses it."""
+        kind = typ.id
+        if str(typ) == "JSON":
+            yield from self._json_leaves(expr, name, in_list, label)
+        elif kind == "struct":
+            for child, ctype in typ.children:
+                cname = f"{name}.{child}" if name else child
+                if in_list:
+                    v = self.names()
+                    cexpr = f"list_transform({expr}, lambda {v}: struct_extract({v}, {lit(child)}))"
+                    cpath = None
+                else:
+                    cexpr = f"struct_extract({expr}, {lit(child)})"
+                    cpath = f"{path}.{json.dumps(child)}" if path else None
+                yield from self._leaves(cexpr, ctype, cname, in_list, label, cpath, sampled)
+        elif kind == "list":
+            child = typ.children[0][1]
+            yield from self._leaves(f"flatten({expr})" if in_list else expr, child, name, True, label,
+                                    None if in_list else path, sampled)
+        elif kind == "null":
+            return  # only nulls: Elasticsearch creates no field
+        elif kind in ("map", "union", "array"):
+            v = self.names()
+            cast = f"list_transform({expr}, lambda {v}: CAST({v} AS VARCHAR))" if in_list else f"CAST({expr} AS VARCHAR)"
+            yield Leaf(name, cast, "VARCHAR", in_list)
+        else:
+            yield Leaf(name, expr, str(typ), in_list, path, sampled and self._fast and kind == "bigint")
+
+    def _json_leaves(self, expr: str, name: str, in_list: bool, label: str) -> Iterator[Leaf]:
+        """Values DuckDB could not give one type (a scalar here, an array there; a number
+        here, a string there): normalise to arrays, learn their structure, transform."""
+        if in_list:
+            norm = f"to_json({expr})"
+        else:
+            norm = f"(CASE WHEN {expr} IS NULL THEN NULL WHEN json_type({expr}) = 'ARRAY' THEN {expr} ELSE json_array({expr}) END)"
+        structure = self.con.execute(f"SELECT json_group_structure({norm}) FROM {self._reader}").fetchone()[0]
+        if structure is None:
+            return
+        element = json.loads(structure)
+        element = element[0] if isinstance(element, list) and element else "NULL"
+        element = _fix_structure(element)
+        if element == "NULL":
+            return
+        if element == "JSON":
+            if name:
+                self.out.problems.append(
+                    f"{label}: field [{name}] has values of different JSON types; loaded as keyword"
+                )
+            element = "VARCHAR"
+        transformed = f"json_transform({norm}, {lit(json.dumps([element]))})"
+        typ = self.con.sql(f"SELECT {transformed} FROM {self._reader} LIMIT 0").types[0]
+        yield from self._leaves(transformed, typ.children[0][1], name, True, label, sampled=False)
+
+    def _group(self, leaves: list[Leaf], label: str) -> dict[str, Leaf]:
+        """Merge leaves that name the same field (``{"a.b": 1}`` and ``{"a": {"b": 2}}``)."""
+        by_name: dict[str, list[Leaf]] = {}
+        for leaf in leaves:
+            by_name.setdefault(leaf.name, []).append(leaf)
+        out: dict[str, Leaf] = {}
+        for name, group in by_name.items():
+            if len(group) == 1:
+                out[name] = group[0]
+                continue
+            ducks = {g.duck for g in group}
+            duck = ducks.pop() if len(ducks) == 1 else "VARCHAR"
+            if duck == "VARCHAR" and len({g.duck for g in group}) > 1:
+                self.out.problems.append(f"{label}: field [{name}] has values of different types; loaded as keyword")
+            lists = []
+            for g in group:
+                part = g.expr if g.is_list else f"list_value({g.expr})"
+                if g.duck != duck:
+                    v = self.names()
+                    part = f"list_transform({part}, lambda {v}: CAST({v} AS VARCHAR))"
+                lists.append(part)
+            out[name] = Leaf(name, f"list_concat({', '.join(lists)})", duck, True,
+                             doubled=duck == "BIGINT" and any(g.doubled for g in group))
+        return out
+
+
+def _render(typ, sampled: bool) -> str:
+    """A DuckDB type as SQL, with UUID read as VARCHAR and, when the type came from a
+    sample, integers read as DOUBLE: DuckDB would silently round a later 1.5 into 2."""
+    if typ.id == "struct":
+        return "STRUCT(" + ", ".join(f"{ident(n)} {_render(c, sampled)}" for n, c in typ.children) + ")"
+    if typ.id == "list":
+        return _render(typ.children[0][1], sampled) + "[]"
+    if typ.id == "uuid":
+        return "VARCHAR"
+    if sampled and typ.id == "bigint":
+        return "DOUBLE"
+    return str(typ)
+
+
+def _has_struct(typ) -> bool:
+    if typ.id == "struct":
+        return True
+    if typ.id == "list":
+        return _has_struct(typ.children[0][1])
+    return False
+
+
+def _convert_field(expr: str, have: FieldInfo, target: MappedField, names: Names) -> str:
+    """A stored field (dynamic type) converted to a mapped type, lists element-wise."""
+    base = STORAGE[have.type]
+    if not have.multi:
+        return convert(expr, base, target)
+    v, w = names(), names()
+    converted = f"list_filter(list_transform({expr}, lambda {v}: {convert(v, base, target)}), lambda {w}: {w} IS NOT NULL)"
+    if target.type in KEYWORDISH:
+        converted = f"list_sort(list_distinct({converted}))"
+    elif target.type != "text":
+        converted = f"list_sort({converted})"
+    return f"(CASE WHEN len({converted}) = 0 THEN NULL ELSE {converted} END)"
+
+
+def _fix_structure(node):
+    """JSON functions call non-negative integers UBIGINT; Elasticsearch calls them long."""
+    if isinstance(node, dict):
+        return {k: _fix_structure(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_fix_structure(v) for v in node]
+    if node == "UBIGINT":
+        return "BIGINT"
+    return node
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+_LINE = re.compile(r"\bline (\d+)")
+
+
+def _first_bad_line(con: duckdb.DuckDBPyConnection, source: Path) -> int | None:
+    """Line number of the first malformed or non-object line.
+
+    DuckDB's error names a line near the first malformed one (its count can be off by
+    one); Python checks lines from a little before that hint with ``json.loads``, and
+    earlier lines only for not starting with ``{`` (valid JSON that is no object)."""
+    hint = None
+    try:
+        con.execute(f"SELECT count(*) FROM read_ndjson_objects({lit(str(source))})").fetchone()
+    except duckdb.Error as exc:
+        m = _LINE.search(str(exc))
+        if m:
+            hint = int(m.group(1))
+    careful_from = 1 if hint is None else max(1, hint - 3)
+    with inputs.open_text(source) as fh:
+        for number, line in enumerate(fh, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            if not text.startswith("{"):
+                return number
+            if number >= careful_from:
+                try:
+                    if not isinstance(json.loads(text), dict):
+                        return number
+                except ValueError:
+                    return number
+    return hint

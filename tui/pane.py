@@ -1,0 +1,349 @@
+"""A result pane: a table over the top view of a stack, filled by a worker thread.
+
+Harlequin's idea, done our way: the pane never blocks the UI. Each run happens in a
+``@work(thread=True, exclusive=True)`` worker (a new run in the same pane cancels the old
+one), the worker posts a :class:`QueryFinished` message, and the pane drops any result
+whose view or generation is no longer the one on screen (the user moved on).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from collectors.result import Cancelled, HuntbenchError, QueryError, QueryResult
+from collectors.sources import CancelToken
+from tui.escape import as_text
+from tui.model import View
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+LOADING_DELAY = 0.15
+"""Seconds a query runs before the pane shows a loading indicator."""
+
+CELL_WIDTH = 48
+"""Longest cell shown in a table; the detail pane shows the whole value."""
+
+Runner = Callable[[View, CancelToken, Callable[[str], None]], QueryResult]
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for any failure: ours as written, anything else with its type."""
+    if isinstance(exc, HuntbenchError):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class ResultTable(DataTable):
+    """The pane's table: cell cursor, zebra stripes, values only ever as ``Text``.
+
+    Enter is re-declared here (DataTable hides its own) so the footer shows "⏎ Pivot".
+    """
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Pivot", key_display="⏎", id="huntbench.pivot",
+                tooltip="Follow the selected cell (declared pivot, else events where field == value)"),
+    ]
+
+    DEFAULT_CSS = """
+    ResultTable { height: 1fr; }
+    """
+
+
+class QueryFinished(Message):
+    """A worker's answer for one run of one view (bubbles to the app once applied)."""
+
+    def __init__(self, pane: "ResultPane", view: View, generation: int,
+                 result: QueryResult | None, error: BaseException | None, elapsed: float) -> None:
+        super().__init__()
+        self.pane = pane
+        self.view = view
+        self.generation = generation
+        self.result = result
+        self.error = error
+        self.elapsed = elapsed
+        self.applied = False
+        self.tags: dict[int, list[str]] | None = None
+
+
+class QueryProgress(Message):
+    """A status line from a long query ("running 4.2 s", cluster progress)."""
+
+    def __init__(self, pane: "ResultPane", view: View, generation: int, text: str) -> None:
+        super().__init__()
+        self.pane = pane
+        self.view = view
+        self.generation = generation
+        self.text = text
+
+
+class ResultPane(Vertical):
+    """One pane: a stack of views, the top one drawn in a table with a status line."""
+
+    DEFAULT_CSS = """
+    ResultPane { height: 1fr; }
+    ResultPane > .pane-status { height: 1; color: $text-muted; padding: 0 1; }
+    ResultPane > .pane-status.-error { color: $error; }
+    """
+
+    class Drawn(Message):
+        """Posted after the table is redrawn (tests and the benchmark wait on it)."""
+
+        def __init__(self, pane: "ResultPane", view: View) -> None:
+            super().__init__()
+            self.pane = pane
+            self.view = view
+
+    def __init__(self, root: View, runner: Runner | None, *, label: str, id: str) -> None:
+        super().__init__(id=id)
+        self.label = label
+        self.stack: list[View] = [root]
+        self.runner = runner
+        self.tokens: dict[int, CancelToken] = {}
+        self._started: dict[int, float] = {}
+        self._ticker: Timer | None = None
+        self.markers: Callable[[View, int], Text] | None = None
+        self.annotate: Callable[[View, QueryResult], dict[int, list[str]]] | None = None
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        # The marker column stays put when the table scrolls to a long command line.
+        yield ResultTable(cursor_type="cell", zebra_stripes=True, fixed_columns=1, id=f"{self.id}-table")
+        yield Static("", classes="pane-status", id=f"{self.id}-status", markup=False)
+
+    @property
+    def table(self) -> ResultTable:
+        return self.query_one(ResultTable)
+
+    @property
+    def view(self) -> View:
+        return self.stack[-1]
+
+    # ------------------------------------------------------------------ running
+    def run_view(self, view: View | None = None) -> None:
+        """(Re-)run ``view`` (default: the top one); its older runs become stale."""
+        view = view or self.view
+        if self.runner is None or view.query is None:
+            self.redraw()
+            return
+        self.cancel(view)
+        view.generation += 1
+        view.loading = True
+        view.error = None
+        view.progress = ""
+        view.elapsed_running = 0.0
+        token = CancelToken()
+        self.tokens[view.uid] = token
+        self._started[view.uid] = time.perf_counter()
+        if self._ticker is None:
+            self._ticker = self.set_interval(0.2, self._tick)
+        # The table keeps the previous picture for LOADING_DELAY: a fast pivot then costs
+        # one redraw, not two, and a slow one gets the empty table and spinner.
+        self._draw_status()
+        generation = view.generation
+        self.set_timer(LOADING_DELAY, lambda: self._loading_frame(view, generation))
+        self._work(view, view.generation, token)
+
+    def _loading_frame(self, view: View, generation: int) -> None:
+        if view is self.view and view.loading and view.generation == generation and self.is_mounted:
+            self.redraw()
+
+    @work(thread=True, exclusive=True, group="query")
+    def _work(self, view: View, generation: int, token: CancelToken) -> None:
+        """Runs in a thread: the only place a source is called from this pane."""
+        started = time.perf_counter()
+
+        def progress(text: str) -> None:
+            self.post_message(QueryProgress(self, view, generation, str(text)))
+
+        result: QueryResult | None = None
+        error: BaseException | None = None
+        try:
+            assert self.runner is not None
+            result = self.runner(view, token, progress)
+            if token.cancelled:
+                error = Cancelled("cancelled")
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes one line in the pane
+            error = exc
+        elapsed = time.perf_counter() - started
+        tags = None
+        if result is not None and error is None and self.annotate is not None:
+            try:  # the case file's tags, looked up here so the first drawing has the markers
+                tags = self.annotate(view, result)
+            except Exception:  # noqa: BLE001 - the screen looks them up again and reports
+                tags = None
+        message = QueryFinished(self, view, generation, result, error, elapsed)
+        message.tags = tags
+        self.post_message(message)
+
+    def cancel(self, view: View | None = None) -> bool:
+        """Cancel the running query of ``view`` (default: the top one). True if one ran."""
+        view = view or self.view
+        token = self.tokens.pop(view.uid, None)
+        if token is None or not view.loading:
+            return False
+        token.cancel()
+        view.loading = False
+        view.generation += 1  # whatever still arrives for the cancelled run is stale
+        view.error = "cancelled"
+        self.redraw()
+        return True
+
+    def on_query_progress(self, message: QueryProgress) -> None:
+        if message.pane is self and message.generation == message.view.generation:
+            message.view.progress = message.text
+            self._draw_status()
+
+    def on_query_finished(self, message: QueryFinished) -> None:
+        if message.pane is self:
+            message.applied = self.finish(message)
+
+    def finish(self, message: QueryFinished) -> bool:
+        """Apply a worker's answer unless it is stale. True when applied."""
+        view = message.view
+        if message.generation != view.generation or view not in self.stack:
+            return False
+        self.tokens.pop(view.uid, None)
+        view.loading = False
+        view.elapsed = message.elapsed
+        if message.error is not None:
+            view.error = describe_error(message.error)
+            if isinstance(message.error, QueryError) and message.error.line is not None:
+                view.error = f"line {message.error.line}:{message.error.column}: {message.error.reason}"
+        else:
+            view.result = message.result
+            view.tags = message.tags or {}
+            view.marked.clear()
+            notices = getattr(message.result, "notices", None) or []
+            view.notices = [str(n) for n in notices]
+        if view is self.view:
+            self.redraw()
+        return True
+
+    def _tick(self) -> None:
+        if self.view.loading:
+            started = self._started.get(self.view.uid)
+            if started is not None:
+                elapsed = time.perf_counter() - started
+                self.view.elapsed_running = elapsed
+            self._draw_status()
+
+    # ------------------------------------------------------------------ stack
+    def push(self, view: View) -> None:
+        self.cancel()
+        self.remember_cursor()
+        self.stack.append(view)
+        self.run_view(view)
+
+    def pop(self) -> bool:
+        """Back one step; the view we leave is cancelled if still running."""
+        if len(self.stack) <= 1:
+            return False
+        leaving = self.stack.pop()
+        self.cancel(leaving)
+        self.tokens.pop(leaving.uid, None)
+        self.redraw()
+        return True
+
+    def remember_cursor(self) -> None:
+        if self.is_mounted and self.table.row_count:
+            coord = self.table.cursor_coordinate
+            self.view.cursor = (coord.row, coord.column)
+
+    # ------------------------------------------------------------------ drawing
+    def display_rows(self) -> list[int]:
+        return self.view.visible_rows()
+
+    def selected_index(self) -> int | None:
+        """Index into ``result.values`` of the row under the cursor."""
+        rows = self.display_rows()
+        if not rows:
+            return None
+        row = self.table.cursor_coordinate.row
+        return rows[row] if 0 <= row < len(rows) else None
+
+    def selected_column(self) -> str | None:
+        names = self.view.column_names
+        col = self.table.cursor_coordinate.column - 1  # column 0 holds the markers
+        if 0 <= col < len(names):
+            return names[col]
+        return names[0] if names else None
+
+    def selected_row(self) -> dict[str, Any] | None:
+        index = self.selected_index()
+        return None if index is None else self.view.row_dict(index)
+
+    def redraw(self, keep_cursor: bool = False) -> None:
+        """Draw the top view: its rows in display order, markers, cursor restored."""
+        if not self.is_mounted:
+            return
+        view = self.view
+        table = self.table
+        if keep_cursor and table.row_count:
+            coord = table.cursor_coordinate
+            view.cursor = (coord.row, coord.column)
+        table.loading = view.loading
+        table.clear(columns=True)
+        if view.result is not None and not view.loading and not view.error:
+            table.add_column(Text(" "), key="__marker__", width=2)
+            for i, column in enumerate(view.columns):
+                table.add_column(as_text(column.name, width=CELL_WIDTH, style="bold"), key=f"c{i}")
+            for index in self.display_rows():
+                values = view.result.values[index]
+                marker = self.markers(view, index) if self.markers else Text("")
+                table.add_row(marker, *(as_text(v, width=CELL_WIDTH) for v in values), key=str(index))
+            row, col = view.cursor if view.cursor is not None else (0, view.preferred_column() + 1)
+            if table.row_count:
+                table.move_cursor(row=min(row, table.row_count - 1),
+                                  column=max(1, min(col, len(view.columns))), animate=False)
+        self._draw_status()
+        self.post_message(self.Drawn(self, view))
+
+    def reorder(self, change: Callable[[View], None]) -> None:
+        """Apply a filter/sort change and redraw with the same row still under the cursor."""
+        index = self.selected_index() if self.is_mounted and self.table.row_count else None
+        column = self.table.cursor_coordinate.column if self.is_mounted else 1
+        change(self.view)
+        rows = self.display_rows()
+        self.view.cursor = (rows.index(index) if index in rows else 0, column)
+        self.redraw()
+
+    def refresh_markers(self) -> None:
+        """Redraw only the marker column (after tagging, marking, cross-links)."""
+        view = self.view
+        if not self.is_mounted or view.result is None or view.loading or view.error or not self.markers:
+            return
+        table = self.table
+        if not table.row_count:
+            return
+        with self.app.batch_update():
+            for index in self.display_rows():
+                try:
+                    table.update_cell(str(index), "__marker__", self.markers(view, index))
+                except Exception:  # the table was redrawn meanwhile
+                    return
+
+    def _draw_status(self) -> None:
+        if not self.is_mounted:
+            return
+        status = self.query_one(".pane-status", Static)
+        view = self.view
+        if view.error and not view.loading:
+            status.add_class("-error")
+            status.update(as_text(view.error))
+        else:
+            status.remove_class("-error")
+            status.update(as_text(view.status(timings=getattr(self.app, "show_timings", True))))
+
+    def error_text(self) -> str | None:
+        return None if self.view.loading else self.view.error

@@ -1,0 +1,1 @@
+"""Dialogs and full screens over the workbench (help, tag, prompt, query editor, hunts, text)."""
