@@ -2,7 +2,7 @@
 
 Usage::
 
-    nice python benchmarks/bench_load.py [--events 1000000] [--workdir DIR] [--plain]
+    nice python benchmarks/bench_load.py [--events 1000000] [--workdir DIR] [--plain] [--repeat 3]
 
 Generates the events with the bundled sample generator (``python -m sample_data.generate``),
 then times, each in a fresh process so peak memory (ru_maxrss) is per step:
@@ -76,6 +76,19 @@ def run_step(step: str, files: list[Path], cache: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+STEPS = ("duckdb", "duckdb-full", "huntbench-first", "huntbench-reopen")
+
+
+def _median(runs: list[dict]) -> dict:
+    """Per key, the median over runs (wall, CPU, peak and cache time taken separately)."""
+    out = dict(runs[0])
+    for key in ("seconds", "cpu", "peak", "cached"):
+        values = sorted(r[key] for r in runs if r.get(key) is not None)
+        if values:
+            out[key] = values[len(values) // 2]
+    return out
+
+
 def generate(events: int, folder: Path, plain: bool) -> list[Path]:
     cmd = [sys.executable, "-m", "sample_data.generate", "--events", str(events), "--out", str(folder)]
     if plain:
@@ -92,6 +105,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, help="keep the generated data here (reused if present)")
     parser.add_argument("--plain", action="store_true", help="uncompressed .ndjson instead of .ndjson.gz")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every step; medians are printed")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="huntbench-bench-load-"))
@@ -104,10 +118,15 @@ def main() -> None:
             files = generate(args.events, data, args.plain)
         size = sum(f.stat().st_size for f in files)
         print(f"data: {', '.join(f.name for f in files)} ({size / 1e6:.0f} MB on disk)")
-        cache = tmp / "cache"
-        results = {}
-        for step in ("duckdb", "duckdb-full", "huntbench-first", "huntbench-reopen"):
-            results[step] = run_step(step, files, cache)
+        runs: dict[str, list[dict]] = {}
+        for round_ in range(args.repeat):  # interleaved, so a busy spell hits every step
+            cache = tmp / f"cache{round_}"
+            for step in STEPS:
+                runs.setdefault(step, []).append(run_step(step, files, cache))
+        results = {step: _median(rs) for step, rs in runs.items()}
+        if args.repeat > 1:
+            print(f"medians of {args.repeat} interleaved runs")
+        for step in STEPS:
             r = results[step]
             extra = f"  (cache written at {r['cached']:.2f} s)" if r.get("cached") and step.endswith("first") else ""
             print(f"{step:18s} {r['seconds']:7.2f} s wall {r['cpu']:7.2f} s cpu  {r['rows']:>9,} rows  "

@@ -30,7 +30,6 @@ SUPPORTED_COMMANDS = {"from", "row", "keep", "drop", "rename", "eval", "where", 
 UNSUPPORTED_CAPABILITIES = {
     "inline_stats": "INLINE STATS is not implemented",
     "optional_fields_nullify_tech_preview": "SET unmapped_fields is not implemented",
-    "like_rlike_constant_expression": "LIKE/RLIKE patterns must be literals (the parser takes no expressions there)",
 }
 DATASETS = {"employees"}
 DEFAULT_LIMIT_WARNING = "No limit defined, adding default limit of [1000]"

@@ -433,3 +433,86 @@ def test_random_pipelines_raise_only_query_errors(a, b, commands):
         run_esql(text, None, now=NOW)
     except QueryError:
         pass
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    ("a**", True), ("(a|b)+*", True), ("a{2}", True), ("a{3,}", False), ('"a"+', True), ("[^b]+", True),
+    ("a.", True), (".", False), ("@", True), ("a#", False), ("^aa$", False), ("a\\\\+", False),
+])
+def test_rlike_lucene_syntax(pattern, expected):
+    r = run_esql("ROW x = ?x | EVAL m = x rlike " + '"' + pattern.replace('"', '\\"') + '"', None, {"x": "aa"}, now=NOW)
+    assert r.values[0][1] is expected
+
+
+@pytest.mark.parametrize("pattern", ["a{2,1}", "[z-a]", "*a", "a~b", "(a"])
+def test_bad_rlike_patterns_are_query_errors(pattern):
+    with pytest.raises(QueryError) as e:
+        run_esql(f'ROW x = "a" | WHERE x rlike "{pattern}"', None, now=NOW)
+    assert e.value.line == 1 and pattern in e.value.reason
+
+
+def test_like_patterns_fold_constant_expressions_through_row_eval_and_rename(catalog):
+    assert rows(catalog, 'FROM logs-endpoint.events.file-default | EVAL s = "*" | EVAL p = concat("evil", s) '
+                         '| RENAME p AS pat | WHERE file.name LIKE pat | KEEP agent.id | SORT agent.id') == [["a1"], ["a3"]]
+    assert rows(catalog, 'ROW x = "EVIL" | WHERE x RLIKE concat(to_upper("ev"), ".*")') == [["EVIL"]]
+    assert rows(catalog, 'ROW x = "a" | WHERE x NOT LIKE to_lower("B*")') == [["a"]]
+    # a BY key that is a bare column keeps its constant (Elasticsearch keeps the attribute)
+    assert rows(catalog, 'FROM logs-endpoint.events.file-default | EVAL p = "a*" | STATS c = count(*) BY p '
+                         '| WHERE p LIKE p') == [[4, "a*"]]
+
+
+@pytest.mark.parametrize("query, message", [
+    ('FROM logs-endpoint.events.file-default | WHERE file.name LIKE agent.id',
+     "line 1:63: [LIKE] pattern must be a constant, received [agent.id]"),
+    ('FROM logs-endpoint.events.file-default | WHERE file.name RLIKE concat(agent.id, ".*")',
+     'line 1:64: [RLIKE] pattern must be a constant, received [concat(agent.id, ".*")]'),
+    ('FROM logs-endpoint.events.file-default | EVAL p = concat(agent.id, "*") | WHERE file.name LIKE p',
+     "line 1:96: [LIKE] pattern must be a constant, received [p]"),
+    ('FROM logs-endpoint.events.file-default | STATS p = min(agent.id) | WHERE p LIKE p',
+     "line 1:81: [LIKE] pattern must be a constant, received [p]"),
+    ('ROW x = "a" | WHERE x LIKE length("ab")', "line 1:28: [LIKE] pattern must be a string, found [integer]"),
+    ('ROW x = "a", n = null | WHERE x LIKE n', "line 1:38: [LIKE] pattern must not be null"),
+    ('ROW x = "a" | WHERE x LIKE concat("\\\\", "q")', "line 1:21: Invalid pattern for LIKE [\\q]"),
+])
+def test_non_constant_like_patterns_give_elasticsearch_errors(catalog, query, message):
+    with pytest.raises(QueryError) as e:
+        q(catalog, query)
+    assert str(e.value).startswith(message)
+
+
+@pytest.mark.parametrize("query, message", [
+    ("ROW a = 1, b = 2\n| KEEP a, nope", "line 2:11: Unknown column [nope]"),
+    ("ROW a = 1, b = 2 | KEEP a,\n  x*", "line 2:3: No matches found for pattern [x*]"),
+    ("ROW a = 1 | DROP a, `no pe`", "line 1:21: Unknown column [no pe]"),
+    ("ROW a = 1 | RENAME a AS b, c AS d", "line 1:28: Unknown column [c]"),
+    ("ROW a = 1 | RENAME b = a, d = zz", "line 1:31: Unknown column [zz]"),
+    ("ROW a = 1 | MV_EXPAND  zz", "line 1:24: Unknown column [zz]"),
+])
+def test_errors_on_keep_drop_rename_names_point_at_the_name(query, message):
+    with pytest.raises(QueryError) as e:
+        run_esql(query, None, now=NOW)
+    assert str(e.value) == message
+
+
+def test_cidr_match_ipv6_blocks_and_ipv4_mapped_addresses():
+    """As Elasticsearch compares CIDRs on 16-byte addresses (IPv4 = ::ffff:a.b.c.d)."""
+    r = run_esql('ROW a = ["2001:db8::1", "2001:DB8:0:0:0:0:0:ff", "2001:db8:8000::1", "2001:db9::1", "::1",'
+                 ' "10.1.2.3", "::ffff:10.1.2.3"] | MV_EXPAND a | EVAL ip = to_ip(a)'
+                 ' | EVAL w = cidr_match(ip, "2001:db8::/32"), h = cidr_match(ip, "2001:db8::/33"),'
+                 ' lo = cidr_match(ip, "::1/128", "fe80::/10"), m = cidr_match(ip, "::ffff:10.0.0.0/104"),'
+                 ' v4 = cidr_match(ip, "10.0.0.0/8") | KEEP a, w, h, lo, m, v4', None, now=NOW)
+    assert r.values == [
+        ["2001:db8::1", True, True, False, False, False],
+        ["2001:DB8:0:0:0:0:0:ff", True, True, False, False, False],
+        ["2001:db8:8000::1", True, False, False, False, False],
+        ["2001:db9::1", False, False, False, False, False],
+        ["::1", False, False, True, False, False],
+        ["10.1.2.3", False, False, False, True, True],
+        ["::ffff:10.1.2.3", False, False, False, True, True],
+    ]
+
+
+def test_sort_ip_by_address_not_text():
+    r = run_esql('ROW a = ["10.0.0.10", "9.0.0.1", "::1", "10.0.0.9", "2001:db8::1"] | MV_EXPAND a'
+                 ' | EVAL ip = to_ip(a) | SORT ip DESC | KEEP ip', None, now=NOW)
+    assert [v[0] for v in r.values] == ["2001:db8::1", "10.0.0.10", "10.0.0.9", "9.0.0.1", "::1"]

@@ -85,6 +85,10 @@ def test_pivots_refuse_multi_values_and_missing_columns():
     ("[link=https://evil.example]x[/link][/]", "[link=https://evil.example]x[/link][/]"),
     ("abc\u202edcba", "abc\\u202edcba"),
     ("a\u009bb\x7f", "a\\x9bb\\x7f"),
+    ("soft\u00adhyphen", "soft\\u00adhyphen"),
+    ("tag\U000e0041chars", "tag\\U000e0041chars"),  # invisible "ASCII smuggling" characters
+    ("line\u2028sep", "line\\u2028sep"),
+    ("plain é 日本 ok", "plain é 日本 ok"),
 ])
 def test_escaping_shows_controls_and_markup_literally(hostile, shown):
     assert visible(hostile) == shown

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.tui_support import planted_chain  # noqa: E402
+from tests.tui_support import hostile_rows, planted_chain  # noqa: E402
+from tui.escape import visible  # noqa: E402
 
 WIDTH, HEIGHT = 80, 24
 
@@ -138,6 +139,9 @@ class Walkthrough:
         hostile = [b"\x1b]0;", b"\x1b]8;", b"\x1b]52;", b"\xe2\x80\xae"]
         leaked = [h for h in hostile if h in raw]
         assert not leaked, f"hostile sequences reached the terminal: {leaked}"
+        # ... while the hostile rows were on screen, as text (the first screen lists them).
+        shown = [r for r in hostile_rows(0) if visible(r["file.name"])[:15].encode() in raw]
+        assert len(shown) >= 2, "the answer key's hostile file names were on screen, escaped"
         return {"export": str(exported), "rows": len(rows), "screens": len(self.screens), "raw_bytes": len(raw)}
 
 

@@ -29,9 +29,17 @@ async def wait_for(pilot, predicate, timeout: float = 30.0, what: str = "conditi
 
 
 async def wait_idle(pilot, app, timeout: float = 60.0) -> None:
-    """Until no pane of the workbench is loading."""
+    """Until every pane has answered (none loading, none waiting to start), twice in a row
+    (a finished query can start the deferred local scan)."""
     bench = app.workbench
-    await wait_for(pilot, lambda: bench.panes and not any(p.view.loading for p in bench.panes), timeout, "panes to load")
+
+    def idle() -> bool:
+        return bool(bench.panes) and not bench.deferred and not any(
+            p.view.loading or (p.view.result is None and p.view.error is None and p.view.query is not None
+                               and p.runner is not None) for p in bench.panes)
+
+    await wait_for(pilot, idle, timeout, "panes to load")
+    await wait_for(pilot, idle, timeout, "panes to stay loaded")
 
 
 def terminal_output(app) -> tuple[str, list[str]]:

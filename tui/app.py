@@ -32,7 +32,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.hunts import HuntPickerScreen, hunt_text
 from tui.screens.prompt import PromptScreen
 from tui.screens.query import EditedQuery, QueryScreen
-from tui.screens.tag import FIXED_TAGS, TagChoice, TagScreen
+from tui.screens.tag import TagChoice, TagScreen
 from tui.screens.text import TextScreen
 
 CASE_LANGUAGE = "case"
@@ -40,7 +40,7 @@ CASE_LANGUAGE = "case"
 # tagged finding gets the ○ marker wherever it appears.
 RELATED_FIELDS = ("file.name", "file.path", "process.command_line", "filename", "path")
 SCRIPT_DIRS = ("/var/lib/dpkg/info/", "/var/lib/rpm/", "/var/tmp/rpm-tmp")
-SCRIPT_LIMIT = 256 * 1024
+SCRIPT_LIMIT = 64 * 1024
 
 
 def pane_label(view: View, number: int) -> str:
@@ -754,6 +754,12 @@ class HuntbenchApp(App):
         raise LookupError("the workbench screen is not up")
 
     def on_unmount(self) -> None:
+        """Cancel running queries (a cluster's async query is deleted) and close the case."""
+        for screen in self.screen_stack:
+            if isinstance(screen, WorkbenchScreen):
+                for pane in screen.panes:
+                    for token in list(pane.tokens.values()):
+                        token.cancel()
         self.case.close()
 
     # ------------------------------------------------------------------ helpers
@@ -827,7 +833,8 @@ class HuntbenchApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Palette entries as ``category: action``; each runs the same action as its key."""
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):  # Textual's own: theme, keys, quit...
+            yield command._replace(title=f"app: {command.title[:1].lower()}{command.title[1:]}")
         if not isinstance(screen, WorkbenchScreen):
             return
         for key in WORKBENCH_KEYS:

@@ -10,6 +10,7 @@ text that a ``rich.text.Text`` shows literally, and never parsed as markup.
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 from rich.text import Text
@@ -24,16 +25,20 @@ _INVISIBLE = {
 ELLIPSIS = "…"
 
 
+# Unicode categories never shown raw: controls, format characters (bidi marks, zero-width
+# characters, soft hyphen, the U+E00xx "tag" characters used to smuggle hidden ASCII),
+# surrogates, and line/paragraph separators.
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
 def _escape_char(ch: str, keep_newlines: bool) -> str:
     code = ord(ch)
     if ch == "\n" and keep_newlines:
         return ch
     if code < 0x20 or code == 0x7F or 0x80 <= code <= 0x9F:
         return f"\\x{code:02x}"
-    if code in _INVISIBLE:
-        return f"\\u{code:04x}"
-    if 0xD800 <= code <= 0xDFFF:  # lone surrogates from invalid UTF-8 (surrogateescape)
-        return f"\\u{code:04x}"
+    if code in _INVISIBLE or unicodedata.category(ch) in _HIDDEN_CATEGORIES:
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
     return ch
 
 

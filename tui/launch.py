@@ -54,7 +54,9 @@ def warm_source(source: Any) -> None:
         except BaseException:  # noqa: BLE001
             pass
 
-    threading.Thread(target=warm, name="huntbench-warm", daemon=True).start()
+    # Not a daemon: DuckDB must not be torn down mid-load at exit (the C++ runtime aborts);
+    # quitting during the load waits for it, as it would for a query's worker thread.
+    threading.Thread(target=warm, name="huntbench-warm").start()
 
 
 def build_app(**options: Any):
@@ -91,15 +93,15 @@ def build_app(**options: Any):
             notices.append(f"configured cluster not used ({exc}); opened the sample data")
         if source is None:
             source = open_source(sample=True, now=options.get("now"))
-    warm_source(source)
-    from tui.app import HuntbenchApp
-
     library = load_library(options.get("hunt_dirs") or ())
     key = options.get("hunt_key")
     try:
         hunt = library.find(key) if key else library.default
     except (KeyError, ValueError) as exc:
         raise HuntbenchError(str(exc.args[0]) if exc.args else str(exc)) from None
+    warm_source(source)  # only once nothing else can fail before the screen opens
+    from tui.app import HuntbenchApp
+
     if library.problems:
         notices.append(f"{len(library.problems)} hunt file(s) skipped: {library.problems[0]}")
     app = HuntbenchApp(source=source, library=library, hunt=hunt, case_path=options.get("case_path"),

@@ -96,14 +96,6 @@ class ResultPane(Vertical):
     ResultPane > .pane-status.-error { color: $error; }
     """
 
-    class Drawn(Message):
-        """Posted after the table is redrawn (tests and the benchmark wait on it)."""
-
-        def __init__(self, pane: "ResultPane", view: View) -> None:
-            super().__init__()
-            self.pane = pane
-            self.view = view
-
     def __init__(self, root: View, runner: Runner | None, *, label: str, id: str) -> None:
         super().__init__(id=id)
         self.label = label
@@ -307,7 +299,6 @@ class ResultPane(Vertical):
                 table.move_cursor(row=min(row, table.row_count - 1),
                                   column=max(1, min(col, len(view.columns))), animate=False)
         self._draw_status()
-        self.post_message(self.Drawn(self, view))
 
     def reorder(self, change: Callable[[View], None]) -> None:
         """Apply a filter/sort change and redraw with the same row still under the cursor."""
@@ -344,6 +335,3 @@ class ResultPane(Vertical):
         else:
             status.remove_class("-error")
             status.update(as_text(view.status(timings=getattr(self.app, "show_timings", True))))
-
-    def error_text(self) -> str | None:
-        return None if self.view.loading else self.view.error

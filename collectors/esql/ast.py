@@ -134,16 +134,21 @@ class Row(Command):
 @dataclass
 class Keep(Command):
     patterns: list[str]
+    # where each pattern was written, parallel to ``patterns`` (errors point at the name);
+    # empty when the node was built by hand
+    positions: list[Pos] = field(default_factory=list, compare=False)
 
 
 @dataclass
 class Drop(Command):
     patterns: list[str]
+    positions: list[Pos] = field(default_factory=list, compare=False)  # as in Keep
 
 
 @dataclass
 class Rename(Command):
     pairs: list[tuple[str, str]]  # (old, new), whichever syntax was written
+    positions: list[Pos] = field(default_factory=list, compare=False)  # of each old name
 
 
 @dataclass
@@ -191,6 +196,7 @@ class Limit(Command):
 @dataclass
 class MvExpand(Command):
     field: str
+    field_pos: Pos | None = field(default=None, compare=False)  # where the name was written
 
 
 @dataclass

@@ -20,6 +20,7 @@ quoted literals (see types.literal_sql), so query text cannot escape into the SQ
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,7 +41,9 @@ class Plan:
     order: list[tuple[str, bool, bool]] = field(default_factory=list)  # (ident, asc, nulls_first)
 
     def hidden(self) -> list[str]:
-        return [o[0] for o in self.order]
+        """Sort-key columns to carry along that are not visible (keys may be visible ones)."""
+        visible = {c.ident for c in self.cols}
+        return [o[0] for o in self.order if o[0] not in visible]
 
     def scope(self) -> Scope:
         return Scope({c.name: c for c in self.cols}, self.sql)
@@ -77,6 +80,10 @@ class Compiled:
     time_filters: list[TimeFilter]
 
 
+TIEBREAK_COLUMNS = 8
+"""Up to this many visible columns, ties are ordered by their values; beyond, by a hash."""
+
+
 class Compiler:
     def __init__(self, query: ast.Query, catalog: Any, params: Any, now: datetime,
                  default_limit: int = 1000, max_limit: int = 10000):
@@ -92,6 +99,9 @@ class Compiler:
         self.ec = ExprCompiler(self)
         self._n = 0
         self._rest: list[ast.Command] = []
+        # Columns a ROW/EVAL set to a constant -> that constant as a field-free expression
+        # (Elasticsearch's PropagateEvalFoldables), for folding LIKE/RLIKE patterns.
+        self.consts: dict[str, ast.Expr] = {}
 
     # ------------------------------------------------------------ services for expressions
 
@@ -119,6 +129,53 @@ class Compiler:
                     return item[key]
         raise QueryError(f"Unknown query parameter [{key}]" if isinstance(key, str)
                          else f"No parameter is defined for position [{key}]", *node.pos)
+
+    def note_column(self, name: str, expr: ast.Expr | None) -> None:
+        """Record what a ROW/EVAL column ``name`` now holds: a constant expression, or
+        (None / not constant) nothing foldable."""
+        folded = self.substitute_constants(expr) if expr is not None else None
+        if folded is None:
+            self.consts.pop(name, None)
+        else:
+            self.consts[name] = folded
+
+    def substitute_constants(self, expr: ast.Expr) -> ast.Expr | None:
+        """``expr`` with every column reference replaced by the constant an earlier ROW/EVAL
+        gave it; None when some reference is not a constant or an aggregate is involved."""
+        if isinstance(expr, ast.Field):
+            return self.consts.get(expr.name)
+        if isinstance(expr, ast.FunctionCall) and (expr.name.lower() in _aggregates() or expr.star):
+            return None
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(expr):
+            value = getattr(expr, f.name)
+            if isinstance(value, ast.Expr):
+                new = self.substitute_constants(value)
+                if new is None:
+                    return None
+                changes[f.name] = new
+            elif isinstance(value, list) and any(isinstance(v, ast.Expr) for v in value):
+                items = [self.substitute_constants(v) if isinstance(v, ast.Expr) else v for v in value]
+                if any(i is None for i in items):
+                    return None
+                changes[f.name] = items
+        return dataclasses.replace(expr, **changes) if changes else expr
+
+    @staticmethod
+    def evaluate_constant(t: Typed, node: ast.Expr) -> Any:
+        """The value of a column-free compiled expression, computed by DuckDB itself (so the
+        folded value is exactly what the row-by-row SQL would have produced)."""
+        import duckdb
+
+        if t.const and t.value is not None:
+            return t.value
+        con = duckdb.connect()
+        try:
+            return con.execute(f"SELECT {t.sql}").fetchone()[0]
+        except duckdb.Error as exc:
+            raise QueryError(f"cannot evaluate [{node.text}]: {str(exc).splitlines()[0]}", *node.pos) from None
+        finally:
+            con.close()
 
     def add_check(self, scope: Scope, owner: ast.Expr, cond: str, message: str, sample: str | None = None) -> None:
         if scope.agg:  # over aggregate results: no per-row relation to look for it in
@@ -157,7 +214,8 @@ class Compiler:
     def project(self, plan: Plan, items: list[tuple[Col, str | None]]) -> Plan:
         """New relation with ``items`` (a column and the SQL computing it, None = pass through)."""
         parts = [c.ident if sql is None else f"{sql} AS {c.ident}" for c, sql in items]
-        parts += plan.hidden()
+        shown = {c.ident for c, _ in items}
+        parts += [i for i in dict.fromkeys(o[0] for o in plan.order) if i not in shown]  # sort keys stay
         select = ", ".join(parts) or "1 AS _empty"
         return Plan(f"SELECT {select} FROM ({plan.sql}) AS t", [c for c, _ in items], list(plan.order))
 
@@ -171,6 +229,7 @@ class Compiler:
                 t = self.ec.compile(expr, empty)
                 items = [(c, s) for c, s in items if c.name != name]
                 items.append((Col(name, t.type, t.multi, self.ident()), t.sql))
+                self.note_column(name, expr)
             select = ", ".join(f"{s} AS {c.ident}" for c, s in items)
             return Plan(f"SELECT {select}", [c for c, _ in items])
         assert isinstance(cmd, ast.From)
@@ -259,14 +318,16 @@ class Compiler:
             items: list[tuple[Col, str | None]] = [(c, None) for c in plan.cols if c.name != name]
             items.append((Col(name, t.type, t.multi, self.ident()), t.sql))
             plan = self.project(plan, items)
+            self.note_column(name, expr)
         return plan
 
     def cmd_keep(self, plan: Plan, cmd: ast.Keep) -> Plan:
         best: dict[str, tuple[int, int]] = {}  # column -> (precedence, pattern index)
         for i, pattern in enumerate(cmd.patterns):
+            pos = name_pos(cmd, i)
             if "*" not in pattern:
                 if not any(c.name == pattern for c in plan.cols):
-                    raise QueryError(f"Unknown column [{pattern}]", *cmd.pos)
+                    raise QueryError(f"Unknown column [{pattern}]", *pos)
                 prec = 3
             else:
                 prec = 1 if pattern.strip("*") == "" else 2
@@ -278,30 +339,33 @@ class Compiler:
                     if c.name not in best or best[c.name][0] <= prec:
                         best[c.name] = (prec, i)
             if not matched:
-                raise QueryError(f"No matches found for pattern [{pattern}]", *cmd.pos)
+                raise QueryError(f"No matches found for pattern [{pattern}]", *pos)
         position = {c.name: k for k, c in enumerate(plan.cols)}
         kept = sorted((c for c in plan.cols if c.name in best), key=lambda c: (best[c.name][1], position[c.name]))
         return self.project(plan, [(c, None) for c in kept])
 
     def cmd_drop(self, plan: Plan, cmd: ast.Drop) -> Plan:
         drop: set[str] = set()
-        for pattern in cmd.patterns:
+        for i, pattern in enumerate(cmd.patterns):
             rx = wildcard_regex(pattern)
             hits = {c.name for c in plan.cols if rx.fullmatch(c.name)}
             if not hits:
                 if "*" in pattern:
-                    raise QueryError(f"No matches found for pattern [{pattern}]", *cmd.pos)
-                raise QueryError(f"Unknown column [{pattern}]", *cmd.pos)
+                    raise QueryError(f"No matches found for pattern [{pattern}]", *name_pos(cmd, i))
+                raise QueryError(f"Unknown column [{pattern}]", *name_pos(cmd, i))
             drop |= hits
         return self.project(plan, [(c, None) for c in plan.cols if c.name not in drop])
 
     def cmd_rename(self, plan: Plan, cmd: ast.Rename) -> Plan:
         cols = list(plan.cols)
-        for old, new in cmd.pairs:
+        for i, (old, new) in enumerate(cmd.pairs):
             found = [c for c in cols if c.name == old]
             if not found:
-                raise QueryError(f"Unknown column [{old}]", *cmd.pos)
+                raise QueryError(f"Unknown column [{old}]", *name_pos(cmd, i))
             src = found[0]
+            self.consts.pop(new, None)
+            if old in self.consts:
+                self.consts[new] = self.consts.pop(old)
             cols = [Col(new, c.type, c.multi, c.ident) if c is src else c
                     for c in cols if c is src or c.name != new]
         return Plan(plan.sql, cols, list(plan.order))
@@ -320,21 +384,49 @@ class Compiler:
     def cmd_sort(self, plan: Plan, cmd: ast.Sort) -> Plan:
         scope = plan.scope()
         keys = []
+        visible = {c.ident for c in plan.cols}
         for k in cmd.keys:
             t = self.ec.compile(k.expr, scope)
             if t.type in ("date_period", "time_duration", "unsupported"):
                 raise QueryError(f"cannot sort on {t.type}", *k.expr.pos)
+            if t.type == "ip":  # as Elasticsearch: by the 16-byte address, not the text
+                from collectors.esql.functions import ipv6_groups
+
+                t = Typed(f"list_transform({t.sql}, lambda v: {ipv6_groups('v')})" if t.multi
+                          else ipv6_groups(t.sql), t.type, t.multi)
             sql = (f"list_min({t.sql})" if k.ascending else f"list_max({t.sql})") if t.multi else t.sql
             nulls_first = (not k.ascending) if k.nulls_first is None else k.nulls_first
-            keys.append((self.ident(), sql, k.ascending, nulls_first))
-        parts = [c.ident for c in plan.cols] + [f"{s} AS {i}" for i, s, _, _ in keys]
+            # a plain column sorts by itself (no copy: DuckDB's top-N then reads the other
+            # columns only for the rows it keeps); an expression gets a hidden column
+            keys.append((sql if sql in visible else self.ident(), sql, k.ascending, nulls_first))
+        keys += [k for k in self.tiebreak(plan) if k[0] not in {i for i, _, _, _ in keys}]
+        parts = [c.ident for c in plan.cols] + [f"{s} AS {i}" for i, s, _, _ in keys if i not in visible]
         return Plan(f"SELECT {', '.join(parts)} FROM ({plan.sql}) AS t", list(plan.cols),
                     [(i, asc, nf) for i, _, asc, nf in keys])
+
+    def tiebreak(self, plan: Plan) -> list[tuple[str, str, bool, bool]]:
+        """Hidden sort keys after the user's, so tied rows come in one order every run.
+
+        Elasticsearch leaves the order of rows with equal SORT keys unspecified; DuckDB's
+        parallel sort is not stable, so without these the same offline hunt could show tied
+        rows in a different order (and a LIMIT pick different ones) from one run to the next.
+        Ordering ties by the rows' own values makes the answer a function of the data and the
+        query only (not of load order, cache or thread timing); rows without ties are ordered
+        and limited exactly as before. Narrow relations (STATS output, a KEEP) break ties by
+        their columns in order; wide ones (raw events, dozens of string columns) by one
+        64-bit hash of all columns — as deterministic, and about 3x cheaper for DuckDB's
+        top-N than encoding every string column as a sort key (benchmarks/README.md).
+        """
+        cols = [c.ident for c in plan.cols if c.type not in ("unsupported", "struct") and c.name]
+        if len(cols) <= TIEBREAK_COLUMNS:
+            return [(i, i, True, False) for i in cols]
+        return [(self.ident(), f"hash({', '.join(cols)})", True, False)] if cols else []
 
     def cmd_mvexpand(self, plan: Plan, cmd: ast.MvExpand) -> Plan:
         target = next((c for c in plan.cols if c.name == cmd.field), None)
         if target is None:
-            raise QueryError(f"Unknown column [{cmd.field}]", *cmd.pos)
+            raise QueryError(f"Unknown column [{cmd.field}]", *(cmd.field_pos or cmd.pos))
+        self.consts.pop(cmd.field, None)
         if not target.multi:
             return plan
         items: list[tuple[Col, str | None]] = []
@@ -344,9 +436,20 @@ class Compiler:
                 items.append((Col(c.name, c.type, False, self.ident()), f"unnest(coalesce({c.ident}, [{null}]))"))
             else:
                 items.append((c, None))
-        return self.project(plan, items)
+        expanded = self.project(plan, items)
+        if expanded.order:  # rows expanded from one row tie on every key: order them by value
+            value, tb = next(c.ident for c, s in items if s is not None), self.ident()
+            return Plan(f"SELECT *, {value} AS {tb} FROM ({expanded.sql}) AS t", expanded.cols,
+                        expanded.order + [(tb, True, False)])
+        return expanded
 
     def cmd_stats(self, plan: Plan, cmd: ast.Stats) -> Plan:
+        # Outputs are aggregates (never constant) and keys; a key that is a bare column keeps
+        # that column's identity in Elasticsearch, so a single constant stays foldable.
+        kept = {name: self.consts[name] for name, expr in cmd.by
+                if isinstance(expr, ast.Field) and expr.name == name and name in self.consts
+                and not (isinstance(self.consts[name], ast.Literal) and isinstance(self.consts[name].value, list))}
+        self.consts = kept
         # 1. BY keys as columns (multi-valued keys unnested: one row per value, null kept).
         keys: list[tuple[str, Col]] = []
         for name, expr in cmd.by:
@@ -451,6 +554,8 @@ class Compiler:
                  f"regexp_extract({src.sql}, {rx}, [{struct_names}]) END)") if groups else "NULL"
         staged = self.project(plan, [(c, None) for c in plan.cols] + [(Col("", "struct", False, match), m_sql)])
         names = {n for n, _ in fields}
+        for n in names:
+            self.consts.pop(n, None)
         items: list[tuple[Col, str | None]] = [(c, None) for c in plan.cols if c.name not in names]
         for name, ftype in fields:
             parts = [f"struct_extract({match}, {sql_string('g' + str(groups.index(g) + 1))})"
@@ -469,9 +574,22 @@ class Compiler:
         return self.project(Plan(staged.sql, staged.cols[:-1] + [Col("", "struct", False, match)], staged.order), items)
 
 
+def name_pos(cmd: Any, i: int) -> tuple[int, int]:
+    """Where the i-th name of a KEEP/DROP/RENAME was written (Elasticsearch points errors
+    at the name); the command's position for hand-built nodes without positions."""
+    positions = getattr(cmd, "positions", None) or []
+    return positions[i] if i < len(positions) else cmd.pos
+
+
 def wildcard_regex(pattern: str) -> re.Pattern:
     """KEEP/DROP patterns: ``*`` is the only wildcard."""
     return re.compile("".join(".*" if ch == "*" else re.escape(ch) for ch in pattern), re.S)
+
+
+def _aggregates() -> set[str]:
+    from collectors.esql.functions import AGGREGATES
+
+    return AGGREGATES
 
 
 def contains_aggregate(node: Any) -> bool:

@@ -191,17 +191,18 @@ class ExprCompiler:
         if node.op == "not":
             self.need(node, x, ("boolean", "null"), "boolean")
             return Typed(f"(NOT {x.sql})", "boolean", const=x.const)
-        if x.type in NUMERIC or x.type == "null":
+        if x.type == "null":
+            return Typed("NULL", "null", const=True)
+        if x.type in NUMERIC:
             return Typed(f"(- {x.sql})", x.type, const=x.const)
         if x.type in ("time_duration", "date_period"):
             amount, unit = x.value
             return Typed(span_sql(-amount, unit), x.type, const=True, value=(-amount, unit))
         raise QueryError(f"argument of [{node.text}] must be [numeric, date_period or time_duration], found value [{node.operand.text}] type [{x.type}]", *node.pos)
 
-    def need(self, node: ast.Expr, x: Typed, types: tuple, label: str, ordinal: str = "") -> None:
+    def need(self, node: ast.Expr, x: Typed, types: tuple, label: str) -> None:
         if x.type not in types:
-            where = f"{ordinal} argument of" if ordinal else "argument of"
-            raise QueryError(f"{where} [{node.text}] must be [{label}], found value [{node.text}] type [{x.type}]", *node.pos)
+            raise QueryError(f"argument of [{node.text}] must be [{label}], found value [{node.text}] type [{x.type}]", *node.pos)
 
     def _BinaryOp(self, node: ast.BinaryOp, scope: Scope) -> Typed:
         op = node.op.lower()
@@ -258,6 +259,8 @@ class ExprCompiler:
             raise QueryError(f"first argument of [{node.text}] is [{kind}] so second argument must also be [{kind}] but was [{bkind}]", *node.pos)
         if op in ("<", "<=", ">", ">=") and a.type == "boolean":
             raise QueryError(f"first argument of [{node.text}] must be [date, double, integer, ip, keyword, long, text, unsigned_long or version], found value [{getattr(node, 'left', node).text}] type [boolean]", *node.pos)
+        if "null" in (a.type, b.type):
+            return Typed("CAST(NULL AS BOOLEAN)", "boolean", const=True)
         sql_op = {"==": "=", "!=": "<>"}.get(op, op)
         return Typed(f"({a.sql} {sql_op} {b.sql})", "boolean", const=a.const and b.const)
 
@@ -319,12 +322,14 @@ class ExprCompiler:
         items = []
         for item in node.items:
             it = self.compile(item, scope)
-            x2, it = self.coerce_pair(node, x, it)
+            _, it = self.coerce_pair(node, x, it)
             if not self.comparable(x.type, it.type):
                 raise QueryError(f"2nd argument of [{node.text}] must be [{x.type}], found value [{item.text}] type [{it.type}]", *node.pos)
             items.append(it)
         parts = self.single(node, scope, node, x, *items)
         x, items = parts[0], parts[1:]
+        if x.type == "null":
+            return Typed("CAST(NULL AS BOOLEAN)", "boolean", const=True)
         neg = "NOT " if node.negated else ""
         return Typed(f"({x.sql} {neg}IN ({', '.join(i.sql for i in items)}))", "boolean")
 
@@ -333,16 +338,43 @@ class ExprCompiler:
         if x.type not in STRING + ("null",):
             raise QueryError(f"argument of [{node.text}] must be [string], found value [{node.operand.text}] type [{x.type}]", *node.pos)
         (x,) = self.single(node, scope, node, x)
-        tests = []
-        for p in node.patterns:
-            pt = self.compile(p, scope)
-            if not pt.const or not isinstance(pt.value, str):
-                raise QueryError(f"pattern of [{node.text}] must be a constant string", *p.pos)
-            tests.append(self.pattern_test(node, x.sql, pt.value, p.pos))
+        patterns = [self.fold_pattern(node, p, scope) for p in node.patterns]
+        if x.type == "null":
+            return Typed("CAST(NULL AS BOOLEAN)", "boolean", const=True)
+        tests = [self.pattern_test(node, x.sql, value, node.pos) for value in patterns]
         cond = tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")"
         if node.negated:
             cond = f"(NOT {cond})"
         return Typed(cond, "boolean")
+
+    def fold_pattern(self, node: ast.Like, pattern: ast.Expr, scope: Scope) -> str:
+        """A LIKE/RLIKE pattern folded to its string, as Elasticsearch 9 does
+        (DeferredRegexExpression + PropagateEvalFoldables + ConstantFolding): literals,
+        parameters, functions of constants and columns an earlier ROW/EVAL set to a constant
+        all fold; anything else is the verifier's error, with the same texts and position
+        (the pattern): ``[LIKE] pattern must be a string, found [integer]``,
+        ``[LIKE] pattern must be a constant, received [last_name]``,
+        ``[LIKE] pattern must not be null``."""
+        op = node.kind.upper()
+        n_checks = len(self.c.checks)
+        pt = self.compile(pattern, scope)  # resolves names and the type against the real columns
+        del self.c.checks[n_checks:]
+        if pt.type == "null":
+            raise QueryError(f"[{op}] pattern must not be null", *pattern.pos)
+        if pt.type not in STRING:
+            raise QueryError(f"[{op}] pattern must be a string, found [{pt.type}]", *pattern.pos)
+        if pt.const and isinstance(pt.value, str):
+            return pt.value
+        folded = self.c.substitute_constants(pattern)
+        if folded is None:
+            raise QueryError(f"[{op}] pattern must be a constant, received [{pattern.text}]", *pattern.pos)
+        value = self.c.evaluate_constant(self.compile(folded, Scope({}, "(SELECT 1)")), pattern)
+        del self.c.checks[n_checks:]
+        if value is None:
+            raise QueryError(f"[{op}] pattern must not be null", *pattern.pos)
+        if not isinstance(value, str):
+            raise QueryError(f"[{op}] pattern must be a string, found [{pt.type}]", *pattern.pos)
+        return value
 
     def pattern_test(self, node: ast.Like, operand: str, pattern: str, pos) -> str:
         matches_all = pattern == "*" if node.kind.lower() == "like" else pattern in (".*", "@")

@@ -381,8 +381,6 @@ def _cidr_match(ec, node, scope):
                 net = ipaddress.ip_network(b.strip(), strict=False)
             except ValueError:
                 raise QueryError(f"[{b}] is not a valid CIDR block in [{node.text}]", *node.pos) from None
-            if net.version != 4:
-                raise QueryError(f"IPv6 CIDR block [{b}] in [{node.text}] is not supported offline", *node.pos)
             tests.append(ip_in_network(ip.sql, net))
     return Typed("(" + " OR ".join(tests) + ")", "boolean")
 
@@ -398,13 +396,48 @@ def ipv4_int(col: str) -> str:
 
 
 def ip_in_network(col: str, net: ipaddress._BaseNetwork) -> str:
-    """SQL: does the ip string ``col`` fall in ``net`` — IPv4 by integer arithmetic (DuckDB's
-    inet extension is not available offline). IPv6 blocks are refused, not guessed."""
+    """SQL: does the ip string ``col`` fall in ``net``, by arithmetic in DuckDB (its inet
+    extension is not available offline). As Elasticsearch's CIDR matching (both sides as
+    16-byte addresses), an IPv4 address is the IPv4-mapped ``::ffff:a.b.c.d``: IPv4 blocks
+    match mapped IPv6 text, and ``::ffff:0:0/96``-style IPv6 blocks match IPv4 text."""
     if net.version == 4:
         lo, hi = int(net.network_address), int(net.broadcast_address)
         mapped = f"(CASE WHEN lower({col}) LIKE '::ffff:%.%' THEN substring({col}, 8) ELSE {col} END)"
-        return f"({ipv4_int(mapped)} BETWEEN {lo} AND {hi})"
-    raise ValueError("IPv6 CIDR blocks are not supported offline")
+        return _known(col, f"({ipv4_int(mapped)} BETWEEN {lo} AND {hi})")
+    groups = ipv6_groups(col)
+    want = [int(net.network_address) >> (16 * (7 - k)) & 0xFFFF for k in range(8)]
+    tests = []
+    for k in range(8):
+        bits = min(16, max(0, net.prefixlen - 16 * k))
+        if bits:
+            shift = 16 - bits
+            tests.append(f"(({groups})[{k + 1}] >> {shift}) = {want[k] >> shift}")
+    return _known(col, "(" + (" AND ".join(tests) if tests else f"({groups}) IS NOT NULL") + ")")
+
+
+def _known(col: str, test: str) -> str:
+    """An address that is not in the block (or of the other family, or unparsable) is false,
+    not null; only a null address gives null."""
+    return f"(CASE WHEN {col} IS NULL THEN NULL ELSE coalesce({test}, false) END)"
+
+
+def ipv6_groups(col: str) -> str:
+    """An ip string as its eight 16-bit groups (LIST of INTEGER), NULL when it is not an
+    address: ``::`` expanded, hex groups of 1-4 digits, IPv4 text as ``::ffff:a.b.c.d``."""
+    a = f"lower({col})"
+    left, right = f"split_part({a}, '::', 1)", f"split_part({a}, '::', 2)"
+    lparts = f"(CASE WHEN {left} = '' THEN [] ELSE string_split({left}, ':') END)"
+    rparts = f"(CASE WHEN {right} = '' THEN [] ELSE string_split({right}, ':') END)"
+    expanded = (f"(CASE WHEN strpos({a}, '::') > 0 THEN list_concat({lparts}, "
+                f"list_transform(range(8 - len({lparts}) - len({rparts})), lambda x: '0'), {rparts}) "
+                f"ELSE string_split({a}, ':') END)")
+    valid = (f"len(string_split({a}, '::')) <= 2 AND len({expanded}) = 8 AND "
+             f"list_aggregate(list_transform({expanded}, lambda g: regexp_matches(g, '^[0-9a-f]{{1,4}}$')), 'bool_and')")
+    n = ipv4_int(f"(CASE WHEN {a} LIKE '::ffff:%.%' THEN substring({a}, 8) ELSE {a} END)")
+    return (f"(CASE WHEN {n} IS NOT NULL THEN [0, 0, 0, 0, 0, 65535, CAST({n} // 65536 AS INTEGER), "
+            f"CAST({n} % 65536 AS INTEGER)] "
+            f"WHEN regexp_matches({a}, '^[0-9a-f:]+$') AND {valid} THEN "
+            f"list_transform({expanded}, lambda g: CAST('0x' || g AS INTEGER)) END)")
 
 
 def _to_ip(ec, node, scope):

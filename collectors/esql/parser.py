@@ -311,7 +311,8 @@ class _Builder:
         return ast.Where(condition=self.expr(tree.children[1]))
 
     def cmd_keep_command(self, tree: Tree) -> ast.Command:
-        return ast.Keep(patterns=self.name_patterns(tree.children[1]))
+        return ast.Keep(patterns=self.name_patterns(tree.children[1]),
+                        positions=self.name_positions(tree.children[1]))
 
     def cmd_drop_command(self, tree: Tree) -> ast.Command:
         patterns = self.name_patterns(tree.children[1])
@@ -320,17 +321,19 @@ class _Builder:
         ):
             if pattern == "*":
                 raise self.error("Removing all fields is not allowed [*]", node)
-        return ast.Drop(patterns=patterns)
+        return ast.Drop(patterns=patterns, positions=self.name_positions(tree.children[1]))
 
     def cmd_rename_command(self, tree: Tree) -> ast.Command:
         pairs: list[tuple[str, str]] = []
+        positions: list[ast.Pos] = []
         for clause in tree.children:
             if not isinstance(clause, Tree):
                 continue
             first, second = (c for c in clause.children if isinstance(c, Tree))
             a, b = self.name_pattern(first), self.name_pattern(second)
             pairs.append((a, b) if clause.data == "rename_as" else (b, a))
-        return ast.Rename(pairs=pairs)
+            positions.append(self.pos(first if clause.data == "rename_as" else second))
+        return ast.Rename(pairs=pairs, positions=positions)
 
     def cmd_stats_command(self, tree: Tree) -> ast.Command:
         aggregates: list[ast.Aggregate] = []
@@ -385,7 +388,8 @@ class _Builder:
         return ast.Limit(count=value)
 
     def cmd_mv_expand_command(self, tree: Tree) -> ast.Command:
-        return ast.MvExpand(field=self.qualified_name(tree.children[1]))
+        return ast.MvExpand(field=self.qualified_name(tree.children[1]),
+                            field_pos=self.pos(tree.children[1]))
 
     def cmd_dissect_command(self, tree: Tree) -> ast.Command:
         from collectors.esql.dissect import DissectError, compile_dissect
@@ -447,6 +451,10 @@ class _Builder:
 
     def name_patterns(self, tree: Tree) -> list[str]:
         return [self.name_pattern(p) for p in tree.children if isinstance(p, Tree)]
+
+    def name_positions(self, tree: Tree) -> list[ast.Pos]:
+        """Where each name of a ``name_patterns`` list starts (parallel to name_patterns)."""
+        return [self.pos(p) for p in tree.children if isinstance(p, Tree)]
 
     def name_pattern(self, tree: Tree) -> str:
         parts = []

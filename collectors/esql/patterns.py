@@ -83,31 +83,51 @@ def _re2_literal(ch: str) -> str:
 def lucene_to_re2(pattern: str) -> str:
     """Translate a Lucene regular expression into an anchored RE2 regex.
 
-    Unsupported Lucene operators (``~`` complement, ``&`` intersection, ``<n-m>`` numeric
-    intervals) raise ValueError rather than silently matching something else.
+    Lucene allows stacked repetitions (``a**``, ``a{2}+``) which RE2 rejects; the repeated
+    part is wrapped in a group first. Unsupported Lucene operators (``~`` complement, ``&``
+    intersection, ``<n-m>`` numeric intervals) raise ValueError rather than silently
+    matching something else; so does anything RE2 itself refuses (checked by DuckDB).
     """
     out: list[str] = []
     i = 0
     n = len(pattern)
-    depth = 0
+    opens: list[int] = []
+    atom = 0            # index in ``out`` where the latest atom starts
+    repeated = False    # the latest thing emitted was a repetition operator
+
+    def emit_atom(text: str) -> None:
+        nonlocal atom, repeated
+        atom = len(out)
+        out.append(text)
+        repeated = False
+
+    def emit_repeat(text: str) -> None:
+        nonlocal repeated
+        if not out or atom >= len(out) or out[-1] in ("|", "(?:"):
+            raise ValueError(f"invalid regular expression [{pattern}]: nothing to repeat")
+        if repeated:
+            out[atom:] = ["(?:" + "".join(out[atom:]) + ")"]
+        out.append(text)
+        repeated = True
+
     while i < n:
         ch = pattern[i]
         if ch == "\\":
             if i + 1 >= n:
                 raise ValueError(f"invalid regular expression [{pattern}]: trailing backslash")
-            out.append(_re2_literal(pattern[i + 1]))
+            emit_atom(_re2_literal(pattern[i + 1]))
             i += 2
             continue
         if ch == '"':
             end = pattern.find('"', i + 1)
             if end < 0:
                 raise ValueError(f"invalid regular expression [{pattern}]: unterminated \"")
-            out.append("(?:" + "".join(_re2_literal(c) for c in pattern[i + 1:end]) + ")")
+            emit_atom("(?:" + "".join(_re2_literal(c) for c in pattern[i + 1:end]) + ")")
             i = end + 1
             continue
         if ch == "[":
             j, cls = _char_class(pattern, i)
-            out.append(cls)
+            emit_atom(cls)
             i = j
             continue
         if ch == "{":
@@ -115,33 +135,56 @@ def lucene_to_re2(pattern: str) -> str:
             body = pattern[i + 1:end] if end > 0 else ""
             if end < 0 or not body or not all(c.isdigit() or c == "," for c in body) or body.count(",") > 1 or body[0] == ",":
                 raise ValueError(f"invalid regular expression [{pattern}]: bad repetition")
-            out.append("{" + body + "}")
+            emit_repeat("{" + body + "}")
             i = end + 1
             continue
         if ch == "(":
-            depth += 1
+            opens.append(len(out))
             out.append("(?:")
+            repeated = False
         elif ch == ")":
-            depth -= 1
-            if depth < 0:
+            if not opens:
                 raise ValueError(f"invalid regular expression [{pattern}]: unbalanced )")
+            start = opens.pop()
             out.append(")")
-        elif ch in ".|*+?":
-            out.append(ch)
+            atom, repeated = start, False
+        elif ch == "|":
+            out.append("|")
+            repeated = False
+        elif ch in "*+?":
+            emit_repeat(ch)
+        elif ch == ".":
+            emit_atom(".")
         elif ch == "@":
-            out.append("(?:.*)")
+            emit_atom("(?:.*)")
         elif ch == "#":
-            out.append("[^\\x00-\\x{10FFFF}]")
+            emit_atom("[^\\x00-\\x{10FFFF}]")
         elif ch in "~&<":
             raise ValueError(
                 f"RLIKE pattern [{pattern}] uses the Lucene operator [{ch}], which huntbench does not support"
             )
         else:
-            out.append(_re2_literal(ch))
+            emit_atom(_re2_literal(ch))
         i += 1
-    if depth != 0:
+    if opens:
         raise ValueError(f"invalid regular expression [{pattern}]: unbalanced (")
-    return "(?s)^(?:" + "".join(out) + ")$"
+    regex = "(?s)^(?:" + "".join(out) + ")$"
+    _check_re2(pattern, regex)
+    return regex
+
+
+def _check_re2(pattern: str, regex: str) -> None:
+    """Let RE2 (through DuckDB) reject what it cannot compile, as a query error."""
+    import duckdb
+
+    con = duckdb.connect()  # a private one: the module-level default is shared across threads
+    try:
+        con.execute("SELECT regexp_full_match('', $1)", [regex]).fetchall()
+    except duckdb.Error as exc:
+        reason = str(exc).split(":", 1)[-1].strip()
+        raise ValueError(f"invalid regular expression [{pattern}]: {reason}") from None
+    finally:
+        con.close()
 
 
 def _char_class(pattern: str, start: int) -> tuple[int, str]:

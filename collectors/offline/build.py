@@ -226,15 +226,55 @@ class Builder:
                 return False
         paths = "[" + ", ".join(lit(p) for p, _ in known) + "]"
         # One key list per distinct hash: hashing beats comparing nested lists row by row.
-        rows = self.con.execute(
-            f"SELECT arbitrary(k) FROM (SELECT json_keys(json, {paths}) AS k "
-            f"FROM read_ndjson_objects({lit(str(source))})) GROUP BY hash(k)"
-        ).fetchall()
+        try:
+            rows = self.con.execute(
+                f"SELECT arbitrary(k) FROM (SELECT json_keys(json, {paths}) AS k "
+                f"FROM read_ndjson_objects({lit(str(source))})) GROUP BY hash(k)"
+            ).fetchall()
+        except duckdb.Error:
+            return False  # e.g. a malformed line: the data pass reports it
         for (lists,) in rows:
             for (path, names), keys in zip(known, lists or []):
                 if keys and not names.issuperset(keys):
                     return False
         return True
+
+    def _sample_held(self, table: str, source: Path, groups: dict[str, Leaf], names: list[str]) -> bool:
+        """After a sampled load: did the whole file fit the sampled types?
+
+        Integers read as DOUBLE must all be whole (and within 2^53); text must not hold a
+        JSON array or object. Cheap prefix tests over the loaded table first, then
+        ``json_valid`` on the few suspects, then the source itself (:meth:`_only_text`)."""
+        checks: list[tuple[str, str]] = []
+        for n in names:
+            g, col, v = groups[n], ident(n), self.names()
+            if g.doubled:
+                odd = "({x} <> trunc({x}) OR abs({x}) >= 9007199254740992)"
+                checks.append(("int", f"len(list_filter({col}, lambda {v}: {odd.format(x=v)})) > 0"
+                               if g.is_list else odd.format(x=col)))
+            elif g.duck == "VARCHAR":
+                looks = "(prefix({x}, '[') OR prefix({x}, '{{'))"
+                checks.append((n, f"len(list_filter({col}, lambda {v}: {looks.format(x=v)})) > 0"
+                               if g.is_list else looks.format(x=col)))
+        if not checks:
+            return True
+        found = self.con.execute(
+            f"SELECT {', '.join(f'bool_or({c})' for _, c in checks)} FROM {table}"
+        ).fetchone()
+        if any(found[i] for i, (kind, _) in enumerate(checks) if kind == "int"):
+            return False
+        suspects = [groups[kind] for (kind, _), hit in zip(checks, found) if hit and kind != "int"]
+        if not suspects:
+            return True
+        confirm = []
+        for g in suspects:
+            col, v = ident(g.name), self.names()
+            looks = "(prefix({x}, '[') OR prefix({x}, '{{')) AND json_valid({x})"
+            confirm.append(f"len(list_filter({col}, lambda {v}: {looks.format(x=v)})) > 0"
+                           if g.is_list else looks.format(x=col))
+        found = self.con.execute(f"SELECT {', '.join(f'bool_or({c})' for c in confirm)} FROM {table}").fetchone()
+        suspects = [g for g, hit in zip(suspects, found) if hit]
+        return not suspects or self._only_text(source, suspects)
 
     def _only_text(self, source: Path, leaves: list[Leaf]) -> bool:
         """True when these text fields never hold an array or object in the file (their
@@ -277,37 +317,23 @@ class Builder:
             f"{self._column(groups[n], 'double' if groups[n].doubled else dyn[n], groups[n].is_list)} AS {ident(n)}"
             for n in names
         ]
-        self.con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {self._reader}")
+        big = source.stat().st_size >= SAMPLED_MIN_BYTES
+        if big:  # file order is no promise in Elasticsearch either; keeping it costs threads
+            self.con.execute("SET preserve_insertion_order = false")
+        try:
+            self.con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {self._reader}")
+        finally:
+            if big:
+                self.con.execute("RESET preserve_insertion_order")
 
         # Which fields have values in which index, and which ever hold 2+ values.
         aggs = [f"max(len({ident(n)}))" if groups[n].is_list else f"count({ident(n)})" for n in names]
-        texts = [n for n in names if groups[n].duck == "VARCHAR"] if not exact else []
-        for n in texts:  # text that may really be an array or object the sample did not see
-            v = self.names()
-            looks = "(prefix({x}, '[') OR prefix({x}, '{{')) AND json_valid({x})"
-            if groups[n].is_list:
-                aggs.append(f"coalesce(sum(len(list_filter({ident(n)}, lambda {v}: {looks.format(x=v)}))), 0)")
-            else:
-                aggs.append(f"count(*) FILTER (WHERE {looks.format(x=ident(n))})")
-        doubled = [n for n in names if groups[n].doubled]
-        for n in doubled:  # sampled integers: any fraction (or beyond 2^53) in the whole file?
-            v = self.names()
-            odd = f"({{x}} <> trunc({{x}}) OR abs({{x}}) >= 9007199254740992)"
-            if groups[n].is_list:
-                aggs.append(f"coalesce(sum(len(list_filter({ident(n)}, lambda {v}: {odd.format(x=v)}))), 0)")
-            else:
-                aggs.append(f"count(CASE WHEN {odd.format(x=ident(n))} THEN 1 END)")
         stats: dict[str, list] = {}
-        suspects: set[str] = set()
         for row in self.con.execute(
             f"SELECT {ident(INDEX_COLUMN)}, {', '.join(aggs) or '0'} FROM {table} GROUP BY 1 ORDER BY 1"
         ).fetchall():
-            values = [v or 0 for v in row[1:]]
-            stats[row[0]] = values[: len(names) or 1]
-            suspects.update(n for n, c in zip(texts, values[len(names):]) if c)
-            if any(values[len(names) + len(texts):]):
-                return False
-        if suspects and not self._only_text(source, [groups[n] for n in sorted(suspects)]):
+            stats[row[0]] = [v or 0 for v in row[1:]]
+        if not exact and not self._sample_held(table, source, groups, names):
             return False
         if not stats:
             return True

@@ -9,6 +9,7 @@ index (a folder of daily exports) are unioned in that view, with types reconcile
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 from collections import defaultdict
@@ -74,8 +75,16 @@ class Catalog:
     def load(cls, specs: list, mappings: dict[str, Path] | None = None) -> "Catalog":
         """Load ``--data`` specs (files or folders), typed by ``--mapping INDEX=PATH``."""
         parsed = {index: _read_mapping(index, Path(path)) for index, path in (mappings or {}).items()}
-        raw_maps = {index: _mapping_key(m) for index, m in parsed.items()}
         con = _connect()
+        try:
+            return cls._load_into(con, specs, parsed)
+        except BaseException:
+            con.close()  # nothing half-loaded stays around
+            raise
+
+    @classmethod
+    def _load_into(cls, con: duckdb.DuckDBPyConnection, specs: list, parsed: dict) -> "Catalog":
+        raw_maps = {index: _mapping_key(m) for index, m in parsed.items()}
         database = ident(_current_db(con))
         in_memory = Builder(con, f"{database}.{ident('_hb')}", parsed)
         built = Built()
@@ -179,9 +188,16 @@ def _part_column(part: Part, want: FieldInfo) -> str:
     return f"{expr} AS {col}"
 
 
+MEMORY_LIMIT = os.environ.get("HUNTBENCH_MEMORY_LIMIT", "1GB")
+"""DuckDB's buffer limit for the offline catalog; beyond it tables spill to a temp folder,
+which keeps a 1M-event load under 2 GB of RAM."""
+
+
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = {lit(MEMORY_LIMIT)}")
+    con.execute(f"SET temp_directory = {lit(str(Path(tempfile.gettempdir()) / 'huntbench-duckdb'))}")
     con.execute("CREATE SCHEMA IF NOT EXISTS _hb")
     return con
 

@@ -11,10 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from casefile import FIXED_TAGS, CaseError, normalise_tag
 from tui.escape import as_text, visible
-
-FIXED_TAGS = ("malicious", "suspicious", "benign", "needs-review")
-MAX_TAG = 40
 
 
 @dataclass
@@ -51,7 +49,7 @@ class TagScreen(ModalScreen[TagChoice | None]):
         with Vertical():
             yield Static(as_text(f"Tag {self.what}" + (f" (now: {', '.join(self.current)})" if self.current else "")), markup=False)
             yield OptionList(*[Option(as_text(f"{i + 1} {t}"), id=t) for i, t in enumerate(self.tags)], id="tag-options")
-            yield Input(placeholder="or type a tag and press enter", id="tag-custom", max_length=MAX_TAG)
+            yield Input(placeholder="or type a tag and press enter", id="tag-custom")
             yield Input(placeholder="note (optional), enter to tag", id="tag-note")
             yield Static("", classes="error", id="tag-error", markup=False)
             yield Static("enter: choose · 1-4: fixed tag · esc: cancel", classes="hint", markup=False)
@@ -76,9 +74,10 @@ class TagScreen(ModalScreen[TagChoice | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "tag-custom":
-            tag = event.value.strip()
-            if not tag or not tag.isprintable():
-                self.query_one("#tag-error", Static).update(as_text("a tag is printable text, 1-40 characters"))
+            try:  # the case file's own rule, so a bad tag is refused here, not after
+                tag = normalise_tag(event.value)
+            except CaseError as exc:
+                self.query_one("#tag-error", Static).update(as_text(str(exc)))
                 return
             self._choose(tag)
             return

@@ -1,4 +1,4 @@
-"""Make the README's screenshot from the real app: ``python -m tui.screenshot docs/screenshot.svg``.
+"""Make the README's screenshot from the real app: ``python docs/make_screenshot.py docs/screenshot.svg``.
 
 Opens the workbench on the bundled sample with a throw-away case file, follows the first
 planted intrusion's chain (rare file -> agent -> command lines, picked by filter, exactly as
