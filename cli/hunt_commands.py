@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from cli.options import parse_params, source_from, source_options
-from cli.output import echo, emit_warnings, format_result
+from cli.output import echo, emit_warnings, format_result, json_text
 from collectors.result import HuntbenchError, SourceError
 from hunts import Hunt, load_library
 
@@ -109,7 +109,7 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
     for q in skipped:
         hint = " (run it with: huntbench scan)" if q.supported else " (not supported)"
         click.echo(f"note: query {q.index} is {q.language}{hint}", err=True)
-    echo(json.dumps(outputs, ensure_ascii=False) if fmt == "json" else "\n\n".join(outputs))
+    echo(json_text(outputs) if fmt == "json" else "\n\n".join(outputs))
 
 
 @click.command()

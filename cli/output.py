@@ -24,16 +24,35 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+NUMERIC_TYPES = frozenset({"long", "integer", "double", "unsigned_long", "counter_long",
+                           "counter_integer", "counter_double", "boolean", "date", "date_nanos"})
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A text cell a spreadsheet would run as a formula gets a leading ``'`` (OWASP's advice
+    for CSV injection); the same rule as the case file's CSV export."""
+    from casefile.export import FORMULA_STARTS
+
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def format_result(result: QueryResult, fmt: str) -> str:
-    """json is Elasticsearch's ``_query`` shape; csv/tsv/txt are what ``?format=`` gives."""
+    """json is Elasticsearch's ``_query`` shape; csv/tsv/txt are what ``?format=`` gives.
+
+    In csv/tsv, text cells that start like a formula (``=``, ``+``, ``-``, ``@``, tab, CR) are
+    neutralised: file names and command lines are attacker-written, and these files are
+    opened in spreadsheets. Numbers, dates and booleans are left as they are.
+    """
     if fmt == "json":
         return json_text(result.to_json())
     if fmt in ("csv", "tsv"):
         buf = io.StringIO()
         writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
         writer.writerow(result.column_names)
+        textual = [c.type not in NUMERIC_TYPES for c in result.columns]
         for row in result.values:
-            writer.writerow([cell_text(v) for v in row])
+            writer.writerow([spreadsheet_safe(cell_text(v)) if t else cell_text(v)
+                             for v, t in zip(row, textual)])
         return buf.getvalue().rstrip("\n")
     return text_table(result)
 

@@ -254,10 +254,11 @@ class HuntLibrary:
         return self.find("1d7cae97-2dea-4f01-b04c-85fa4bd991d0")
 
     def find(self, key: str) -> Hunt:
-        """A hunt by uuid, exact name (case-insensitive), unique name prefix, or file path."""
+        """A hunt by uuid, exact name (case-insensitive), file name (with or without
+        ``.toml``, as Elastic's hunting index links them), unique name prefix, or file path."""
         lowered = key.strip().lower()
         for hunt in self.hunts:
-            if hunt.uuid.lower() == lowered or hunt.name.lower() == lowered:
+            if lowered in (hunt.uuid.lower(), hunt.name.lower(), hunt.path.stem.lower(), hunt.path.name.lower()):
                 return hunt
         as_path = Path(key).expanduser()
         if as_path.is_file():

@@ -129,6 +129,14 @@ def test_user_hunts_folder_under_xdg_config_is_listed(tmp_path: Path, monkeypatc
     assert library.find("u-mine").name == "My hunt"
 
 
+def test_a_hunt_is_found_by_uuid_name_file_name_or_prefix():
+    library = load_library(include_user_dir=False)
+    for key in (SEED_UUID, "persistence via dpkg/rpm package",
+                "persistence_via_rpm_dpkg_installer_packages",
+                "persistence_via_rpm_dpkg_installer_packages.toml", "Persistence via DPKG"):
+        assert library.find(key).uuid == SEED_UUID, key
+
+
 def test_hunt_show_by_name_prefix_and_unknown_hunt_is_one_line_error():
     runner = CliRunner()
     shown = runner.invoke(cli, ["hunt", "show", "Persistence via DPKG"])

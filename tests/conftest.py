@@ -1,0 +1,32 @@
+"""Keep the test run away from the developer's own machine state.
+
+Caches, config (hunts folder, cluster profiles) and case-file defaults go to a temporary
+home for the whole run, and cluster settings from the environment are dropped, so a test
+can neither read a developer's config nor litter ``~/.cache``. Subprocesses inherit this.
+The opt-in real-cluster test's own variables (HUNTBENCH_ES_URL, ELASTIC_API_KEY) are kept.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+_DROPPED = ("ELASTICSEARCH_URL", "ELASTIC_CLOUD_ID", "ELASTIC_USERNAME", "ELASTIC_PASSWORD",
+            "HUNTBENCH_CASE", "HUNTBENCH_ES_TIMEOUT")
+_home: str | None = None
+
+
+def pytest_configure(config) -> None:
+    global _home
+    _home = tempfile.mkdtemp(prefix="huntbench-tests-")
+    for name in _DROPPED:
+        os.environ.pop(name, None)
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(_home, "config")
+    os.environ["XDG_CACHE_HOME"] = os.path.join(_home, "cache")
+    os.environ["HUNTBENCH_CACHE_DIR"] = os.path.join(_home, "cache", "huntbench")
+
+
+def pytest_unconfigure(config) -> None:
+    if _home:
+        shutil.rmtree(_home, ignore_errors=True)
