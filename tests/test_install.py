@@ -39,7 +39,9 @@ def installed(tmp_path_factory) -> Path:
     (purelib / "borrowed_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
-         "--no-deps", "--no-index", str(wheel)],
+         # --ignore-installed: the borrowed environment may hold huntbench itself (CI's
+         # non-editable install); this venv must get its own copy from the wheel.
+         "--no-deps", "--no-index", "--ignore-installed", str(wheel)],
         check=True, capture_output=True,
     )
     return venv
