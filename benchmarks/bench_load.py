@@ -4,13 +4,16 @@ Usage::
 
     nice python benchmarks/bench_load.py [--events 1000000] [--workdir DIR] [--plain] [--repeat 3]
 
+(``--workdir`` keeps the generated events and reuses them on the next run.)
+
 Generates the events with the bundled sample generator (``python -m sample_data.generate``),
 then times, each in a fresh process so peak memory (ru_maxrss) is per step:
 
 - ``duckdb read_json``: ``CREATE TABLE AS SELECT * FROM read_json(FILE,
   format='newline_delimited')`` with DuckDB's defaults — the target's yardstick;
-- ``duckdb read_json (whole-file detection)``: the same with ``sample_size=-1``, which is
-  what the loader does so that no field is missed;
+- ``duckdb read_json (whole-file detection)``: the same with ``sample_size=-1``, the
+  plain way to miss no field (the loader does this for small files only; big files are
+  checked while they load);
 - ``huntbench first load``: ``Catalog.load`` with an empty cache (builds the cache file);
 - ``huntbench reopen``: ``Catalog.load`` again (cache hit) plus one ``count(*)`` per index.
 

@@ -132,3 +132,27 @@ def test_queries_work_while_the_cache_is_written(tmp_path, cache_dir):
         assert cat.con.cursor().execute(f"SELECT count(*) FROM {cat.table('big')}").fetchone()[0] == 5000
     cat.close()
     assert len(list(cache_dir.glob("*.duckdb"))) == 1 and not list(cache_dir.glob("*.tmp*"))
+
+
+def test_bundled_sample_is_cached_whatever_its_size(tmp_path, monkeypatch, reads):
+    """The TUI opens the bundled sample at every launch: the second launch must not parse it."""
+    import sample_data
+
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("HUNTBENCH_CACHE_DIR", str(folder))
+    files = sample_data.data_files()
+    assert sum(f.stat().st_size for f in files) < cache.CACHE_MIN_BYTES  # small: cached only as the sample
+    first = Catalog.load([DataSpec(f) for f in files], {})
+    rows = {i: count(first, i) for i in first.indices()}
+    first.close()
+    assert len(list(folder.glob("*.duckdb"))) == 1
+    second = Catalog.load([DataSpec(f) for f in files], {})
+    assert reads == files  # parsed once, by the first load
+    assert {i: count(second, i) for i in second.indices()} == rows and sum(rows.values()) > 0
+
+
+def test_small_export_elsewhere_is_not_cached(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("HUNTBENCH_CACHE_DIR", str(folder))
+    Catalog.load([DataSpec(export(tmp_path / "small.ndjson", [1]))], {}).close()
+    assert not folder.exists() or not list(folder.glob("*.duckdb"))

@@ -6,6 +6,7 @@ after that, where a sample-only loader would silently lose or round data.
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -98,3 +99,46 @@ def test_sampled_and_whole_file_detection_agree(tmp_path, monkeypatch):
     query = "SELECT * FROM {} ORDER BY n"
     assert fast.con.execute(query.format(fast.table("s"))).fetchall() == exact.con.execute(
         query.format(exact.table("s"))).fetchall()
+
+
+def test_gzip_export_with_a_late_field_and_fraction(tmp_path):
+    plain = export(tmp_path / "z.ndjson", {"n": LINES + 0.5, "late": {"field": "here"}})
+    gz = tmp_path / "z.ndjson.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    cat = Catalog.load([DataSpec(gz)], {})
+    assert cat.fields("z")["late.field"] == FieldInfo("late.field", "keyword", False)
+    assert cat.fields("z")["n"].type == "double"
+    assert cat.con.execute(f"SELECT max(n), count(*) FROM {cat.table('z')}").fetchone() == (LINES + 0.5, LINES + 1)
+
+
+def test_field_only_null_in_the_sample_keeps_its_late_value(tmp_path):
+    base = lambda i: {"n": i, "exit_code": None}  # noqa: E731
+    cat = Catalog.load([DataSpec(export(tmp_path / "k.ndjson", {"n": LINES, "exit_code": 3}, base))], {})
+    assert cat.fields("k")["exit_code"] == FieldInfo("exit_code", "long", False)
+    assert last_value(cat, "k", "exit_code") == 3
+
+
+def test_uuid_looking_keywords_keep_their_spelling(tmp_path):
+    upper = "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"
+    base = lambda i: {"n": i, "agent": {"id": upper}, "md5": "d41d8cd98f00b204e9800998ecf8427e"}  # noqa: E731
+    cat = Catalog.load([DataSpec(export(tmp_path / "u.ndjson", {"n": LINES, "agent": {"id": "not-a-uuid"}}, base))], {})
+    assert cat.fields("u")["agent.id"].type == "keyword"
+    rows = cat.con.execute(f'SELECT DISTINCT "agent.id", md5 FROM {cat.table("u")} ORDER BY 1').fetchall()
+    assert rows == [(upper, "d41d8cd98f00b204e9800998ecf8427e"), ("not-a-uuid", None)]
+
+
+def test_new_key_inside_an_array_of_objects_after_the_sample(tmp_path):
+    base = lambda i: {"n": i, "dll": [{"name": "a.so"}]}  # noqa: E731
+    last = {"n": LINES, "dll": [{"name": "b.so", "hash": {"sha1": "x"}}]}
+    cat = Catalog.load([DataSpec(export(tmp_path / "l.ndjson", last, base))], {})
+    assert cat.fields("l")["dll.hash.sha1"] == FieldInfo("dll.hash.sha1", "keyword", False)
+    assert last_value(cat, "l", "dll.hash.sha1") == "x"
+
+
+def test_hit_dump_with_late_metadata_and_late_field(tmp_path):
+    base = lambda i: {"_index": "idx", "_id": str(i), "_source": {"n": i}}  # noqa: E731
+    last = {"_index": "idx", "_id": "z", "_routing": "r", "_source": {"n": LINES, "extra": True}}
+    cat = Catalog.load([DataSpec(export(tmp_path / "hits.ndjson", last, base))], {})
+    assert set(cat.fields("idx")) == {"n", "extra"}
+    assert last_value(cat, "idx", "extra") is True
+    assert cat.con.execute(f"SELECT count(*) FROM {cat.table('idx')}").fetchone()[0] == LINES + 1

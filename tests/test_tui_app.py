@@ -295,7 +295,7 @@ async def test_sort_rare_first_and_filter(make_app):
         pane = app.workbench.pane
         view = pane.view
         cc = view.column_names.index("cc")
-        pane.table.move_cursor(column=cc + 1)
+        pane.table.move_cursor(column=pane.column_position("cc"))
         await pilot.press("s")
         asc = [view.result.values[i][cc] for i in pane.display_rows()]
         assert asc == sorted(asc)
@@ -497,7 +497,7 @@ from logs-endpoint.events.process-*
         await wait_idle(pilot, app)
         pane = app.workbench.pane
         host = pane.selected_row()["host.name"]
-        pane.table.move_cursor(column=pane.view.column_names.index("host.name") + 1)
+        pane.table.move_cursor(column=pane.column_position("host.name"))
         await enter_and_wait(pilot, app)
         view = pane.view
         assert view.name == "events" and view.params == {"value": host}
@@ -505,7 +505,7 @@ from logs-endpoint.events.process-*
         assert view.result.values and all(r[view.column_names.index("host.name")] == host for r in view.result.values)
         assert f"host.name={host}" in screen_text(app)
         agent = view.row_dict(0)["agent.id"]
-        pane.table.move_cursor(column=view.column_names.index("agent.id") + 1)
+        pane.table.move_cursor(column=pane.column_position("agent.id"))
         await enter_and_wait(pilot, app)
         assert pane.view.query.startswith("from logs-*") and pane.view.params == {"value": agent}
         assert not pane.view.error

@@ -98,3 +98,25 @@ def test_escaping_shows_controls_and_markup_literally(hostile, shown):
 
 def test_long_values_are_cut_in_cells_with_an_ellipsis():
     assert as_text("A" * 10_000, width=48).plain == "A" * 47 + "…"
+
+
+def test_every_bidi_and_invisible_character_is_shown_escaped():
+    from tui.escape import _INVISIBLE
+
+    for code in sorted(_INVISIBLE):
+        shown = visible(f"a{chr(code)}b")
+        assert chr(code) not in shown and shown == f"a\\u{code:04x}b"
+
+
+def test_a_pivot_step_shows_agent_and_host_first_and_the_cursor_column_next():
+    agents = View(name="pivot:agents_for_file", title="t", query="from x", result=QueryResult(
+        [Column(c, "keyword") for c in ["events", "first_seen", "last_seen", "agent.id", "host.name"]], [[1, "a", "b", "c", "d"]]))
+    assert agents.display_names == ["agent.id", "host.name", "events", "first_seen", "last_seen"]
+    assert agents.display_names[agents.preferred_column()] == "agent.id"
+    assert agents.row_dict(0)["events"] == 1  # display only: the row keeps the query's columns
+    commands = View(name="pivot:agent_script_commands", title="t", query="from x", result=QueryResult(
+        [Column(c, "keyword") for c in ["@timestamp", "host.name", "user.name", "process.command_line"]], [["t", "h", "u", "c"]]))
+    assert commands.display_names == ["host.name", "process.command_line", "@timestamp", "user.name"]
+    hunt_query = view_of(["cc", "agent_count", "file.name", "agent.id"], [[1, 1, "f", "a"]])
+    assert hunt_query.display_names == ["cc", "agent_count", "file.name", "agent.id"]  # the hunt's own order
+    assert hunt_query.preferred_column() == 2

@@ -307,11 +307,11 @@ class WorkbenchScreen(Screen):
         if view.error and view.error != "cancelled":
             self.bench.notify_line(f"{pane.label}: {view.error}", severity="error")
         if view.result is not None and not view.error:
-            if message.tags is None:
+            if message.tags is None:  # else the worker found them and the first drawing has them
                 await self.refresh_tags(view)
-            self.update_crosslinks()
-            if view is pane.view:
-                pane.refresh_markers()
+                if view is pane.view:
+                    pane.refresh_markers()
+            self.update_crosslinks()  # redraws the markers of every pane if the links changed
         if pane is self.pane:
             self.draw_detail()
             self.draw_bars()

@@ -59,7 +59,10 @@ def visible(value: Any, *, keep_newlines: bool = False) -> str:
         text = json.dumps(value, ensure_ascii=False)
     else:
         text = str(value)
-    if text.isprintable() and not any(ord(c) in _INVISIBLE for c in text):
+    # isprintable() is False for every character of the categories above and of _INVISIBLE
+    # (all are Cc/Cf/Zl/Zp), so printable text needs no per-character pass: the fast path
+    # for the thousands of cells a pane fills.
+    if text.isprintable():
         return text
     return "".join(_escape_char(c, keep_newlines) for c in text)
 

@@ -23,6 +23,12 @@ COUNT_COLUMNS = ("cc", "count", "events", "agent_count", "count()")
 # The column the cursor starts on (and the detail pane lists first) when a view opens.
 PREFERRED_COLUMNS = ("process.command_line", "file.name", "filename", "agent.id")
 
+# Columns that say which machine a row is about. A pivot step shows them first: ES|QL's
+# STATS puts its BY columns after the aggregates, so the agents pane's query answers
+# `events, first_seen, last_seen, agent.id, host.name`, and at 80 columns a cursor on
+# agent.id would scroll the row's first columns out of sight.
+LEAD_COLUMNS = ("agent.id", "host.name")
+
 _ids = itertools.count(1)
 
 
@@ -77,6 +83,35 @@ class View:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def is_pivot(self) -> bool:
+        """A step reached by Enter (a declared pivot or "events where field == value")."""
+        return self.name.startswith("pivot:") or self.name == "events"
+
+    def display_order(self) -> list[int]:
+        """Indices into ``columns`` in the order the table shows them.
+
+        A hunt's own query keeps its column order (it is the hunt's text, as Elastic wrote
+        it). A pivot step shows the lead columns (``agent.id``, ``host.name``), then the
+        column the cursor starts on, then the rest in the query's order: the cursor's
+        column is on screen at 80 columns without hiding the row's first columns. Display
+        only: values, row dicts, sorting and the case file use the query's columns.
+        """
+        names = self.column_names
+        if not self.is_pivot:
+            return list(range(len(names)))
+        first = [names.index(n) for n in LEAD_COLUMNS if n in names]
+        preferred = self._preferred_index()
+        if preferred is not None and preferred not in first:
+            first.append(preferred)
+        return first + [i for i in range(len(names)) if i not in first]
+
+    @property
+    def display_names(self) -> list[str]:
+        """Column names in display order (see :meth:`display_order`)."""
+        names = self.column_names
+        return [names[i] for i in self.display_order()]
+
     def row_dict(self, index: int) -> dict[str, Any]:
         """Row ``index`` of the result (an index into ``result.values``) by column name."""
         assert self.result is not None
@@ -123,12 +158,15 @@ class View:
             return counter
         return self.rare_column if self.rare_column in names else (names[0] if names else None)
 
+    def _preferred_index(self) -> int | None:
+        names = self.column_names
+        return next((names.index(n) for n in PREFERRED_COLUMNS if n in names), None)
+
     def preferred_column(self) -> int:
-        """Where the cursor starts: the command line or file name a responder reads first."""
-        for name in PREFERRED_COLUMNS:
-            if name in self.column_names:
-                return self.column_names.index(name)
-        return 0
+        """Where the cursor starts, as a position in display order: the command line or
+        file name a responder reads first (else the first column)."""
+        preferred = self._preferred_index()
+        return 0 if preferred is None else self.display_order().index(preferred)
 
     def toggle_sort(self, column: str) -> None:
         """First press: ascending; second: descending; third: the query's own order."""

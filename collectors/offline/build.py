@@ -1,14 +1,16 @@
 """Turning JSON files into one DuckDB table per file, seen as one view per index.
 
 How (all heavy work inside DuckDB, never a Python loop over documents):
-1. DuckDB's ``read_json`` detects the file's types over the whole file (``sample_size=-1``,
-   so a field first seen on the millionth line still gets a column): nested objects as
-   STRUCTs, arrays as LISTs, ISO-8601 strings as timestamps, clashing values as JSON.
+1. DuckDB's ``read_json`` detects the file's types: nested objects as STRUCTs, arrays as
+   LISTs, ISO-8601 strings as timestamps, clashing values as JSON. Small files: over the
+   whole file (``sample_size=-1``, so no field is missed). Big files: over DuckDB's sample,
+   and the data pass itself proves the sample complete (see ``Builder._bind_sampled``);
+   when it does not, the file is read again with whole-file detection.
 2. The STRUCT/LIST type tree is walked in Python to produce one SQL expression per leaf:
    ``struct_extract`` for objects, ``list_transform``/``flatten`` for arrays of objects,
    so every leaf is either a scalar or a list of scalars. JSON-typed (clashing) columns are
    resolved with ``json_group_structure`` + ``json_transform``.
-3. ONE ``CREATE TABLE AS`` reads the file again with those types fixed and writes every
+3. ONE ``CREATE TABLE AS`` reads the file (again, for small files) and writes every
    field converted to its dynamic Elasticsearch type, plus the document's index name
    (``__hb_index``). Arrays stay lists (cleaned, sorted as doc values are).
 4. One aggregate query grouped by index finds which fields have values in each index and
@@ -24,8 +26,10 @@ them, find the first one's line number, and load the good lines.
 from __future__ import annotations
 
 import fnmatch
+import gzip
 import json
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +45,9 @@ from collectors.result import SourceError
 
 INDEX_COLUMN = "__hb_index"
 SAMPLED_MIN_BYTES = 8 << 20
-"""Files at least this big try DuckDB's sampled detection first (checked, see _complete)."""
+"""Files at least this big try DuckDB's sampled detection first (checked, see _bind_sampled)."""
+PRIMER_KEY = "__hb_primer"
+"""Marks the primer line put in front of a sampled file (see :meth:`Builder._bind_sampled`)."""
 _EMPTY = object()
 KEYWORDISH = ("keyword", "ip")
 
@@ -105,11 +111,12 @@ class Builder:
         self._created: list[str] = []
         self._reader = ""
         self._fast = False
+        self._widened: set[str] = set()
 
     # -- files ---------------------------------------------------------------------------
     def add_file(self, path: Path, forced: str | None, label: str | None = None) -> None:
         """Load one file. Big files first try DuckDB's sampled type detection, checked
-        against the whole file (see :meth:`_complete`); anything the sample missed, and
+        against the whole file (see :meth:`_bind_sampled`); anything the sample missed, and
         every small file, gets whole-file detection."""
         label = label or path.name
         with tempfile.TemporaryDirectory(prefix="huntbench-load-") as tmp:
@@ -127,7 +134,7 @@ class Builder:
             while True:
                 mark = (len(self.out.parts), len(self.out.problems), len(self._created))
                 try:
-                    types = self._bind(source, exact)
+                    types = self._bind(source, exact, Path(tmp))
                     if self._load(path, source, types, forced, label, exact):
                         return
                     self._rollback(mark)
@@ -162,16 +169,53 @@ class Builder:
         spec = ", ".join(f"{lit(n)}: {lit(t)}" for n, t in columns.items())
         return f"read_json({lit(str(source))}, format='newline_delimited', records=true, columns={{{spec}}})"
 
-    def _bind(self, source: Path, exact: bool) -> dict:
+    def _bind(self, source: Path, exact: bool, tmp: Path) -> dict:
         """Column name -> DuckDB type, detected over the whole file or DuckDB's sample.
 
-        Sets ``self._reader``: the ``read_json`` call reading with those types fixed (so the
-        data pass does not detect again). UUID-looking strings stay text: a keyword keeps
-        its spelling."""
-        rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=exact)}")
+        Sets ``self._reader``: what the data pass reads. With whole-file detection, a
+        ``read_json`` with those types fixed (so the data pass does not detect again);
+        UUID-looking strings stay text, a keyword keeps its spelling."""
+        if not exact:
+            return self._bind_sampled(source, tmp)
+        rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=True)}")
         types = dict(zip(rel.columns, rel.types))
-        self._fast = not exact
-        self._reader = self._read_json(source, {n: _render(t, not exact) for n, t in types.items()})
+        self._fast = False
+        self._widened = set()
+        self._reader = self._read_json(source, {n: _render(t) for n, t in types.items()})
+        return types
+
+    def _bind_sampled(self, source: Path, tmp: Path) -> dict:
+        """Types from DuckDB's sample (its first 20,480 lines), checked by the data pass itself.
+
+        Why this shape: DuckDB's ``read_json`` with *detected* types rejects, while it reads,
+        any object key its sample did not see (at every depth, as long as the query uses
+        every column) and any value that does not fit the detected type; with fixed
+        ``columns`` it checks neither. So the data pass reads with detection, and one scan
+        both loads and proves the sample complete. Two things detection would get wrong are
+        steered by a *primer*: one synthetic line put in front of the file (a gzip member
+        prepended to a ``.gz``, which costs no decompression; a copy for plain files) whose
+        values make the sample read integer fields as DOUBLE (a later 1.5 would otherwise
+        be rounded to 2 silently; :meth:`_sample_held` proves them whole afterwards),
+        fields seen only as null as DOUBLE (a later value would otherwise be dropped) and
+        UUID-looking fields as text. The primer line is filtered out by its marker key."""
+        self._fast = True
+        rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=False)}")
+        sampled = dict(zip(rel.columns, rel.types))
+        primer, self._widened = _primer(sampled)
+        if not primer:
+            self._reader = self._read_json(source, exact=False)
+            return sampled
+        marker = PRIMER_KEY
+        while marker in sampled:
+            marker += "_"
+        primer[marker] = True
+        primed = _primed_copy(source, primer, tmp)
+        call = self._read_json(primed, exact=False)
+        rel = self.con.sql(f"SELECT * FROM {call}")
+        types = {n: t for n, t in zip(rel.columns, rel.types) if n != marker}
+        if marker not in rel.columns or _primer(types)[0]:
+            raise duckdb.InvalidInputException("the primer did not steer the types")  # -> whole-file
+        self._reader = f"(SELECT * EXCLUDE ({ident(marker)}) FROM {call} WHERE {ident(marker)} IS NULL)"
         return types
 
     def _skip_bad_lines(self, source: Path, label: str, tmp: Path):
@@ -200,44 +244,6 @@ class Builder:
             "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
         )
         return kept
-
-    def _complete(self, source: Path, types: dict) -> bool:
-        """Does the sampled schema know every key of every object in the file?
-
-        One pass of ``json_keys`` at every object path the sample knows (a new key under a
-        known object is how every unseen field shows up). Type surprises need no check:
-        reading with fixed types fails on them (and falls back), except text columns
-        receiving arrays or objects, which :meth:`_load` looks for in the loaded data."""
-        known: list[tuple[str, set[str]]] = [("$", set(types))]
-
-        def walk(typ, path: str) -> bool:
-            if typ.id == "struct":
-                names = [n for n, _ in typ.children]
-                if any('"' in n or "\\" in n for n in names):
-                    return False
-                known.append((path, set(names)))
-                return all(walk(c, f"{path}.{json.dumps(n)}") for n, c in typ.children)
-            if typ.id == "list":
-                return not _has_struct(typ)  # keys inside arrays of objects: not checkable here
-            return True
-
-        for name, typ in types.items():
-            if '"' in name or "\\" in name or not walk(typ, f"$.{json.dumps(name)}"):
-                return False
-        paths = "[" + ", ".join(lit(p) for p, _ in known) + "]"
-        # One key list per distinct hash: hashing beats comparing nested lists row by row.
-        try:
-            rows = self.con.execute(
-                f"SELECT arbitrary(k) FROM (SELECT json_keys(json, {paths}) AS k "
-                f"FROM read_ndjson_objects({lit(str(source))})) GROUP BY hash(k)"
-            ).fetchall()
-        except duckdb.Error:
-            return False  # e.g. a malformed line: the data pass reports it
-        for (lists,) in rows:
-            for (path, names), keys in zip(known, lists or []):
-                if keys and not names.issuperset(keys):
-                    return False
-        return True
 
     def _sample_held(self, table: str, source: Path, groups: dict[str, Leaf], names: list[str]) -> bool:
         """After a sampled load: did the whole file fit the sampled types?
@@ -297,15 +303,17 @@ class Builder:
         """Build the file's table and parts; False when the sampled schema proved short."""
         if not types:
             return True
-        if not exact and not self._complete(source, types):
-            return False
         hit_dump = "_source" in types and (types["_source"].id == "struct" or str(types["_source"]) == "JSON")
         if hit_dump:
             leaves = list(self._leaves(ident("_source"), types["_source"], "", False, label, '$."_source"'))
+            used = {"_source"}
         else:
-            leaves = []
+            leaves, used = [], set()
             for name, typ in types.items():
-                leaves.extend(self._leaves(ident(name), typ, name, False, label, f"$.{json.dumps(name)}"))
+                found = list(self._leaves(ident(name), typ, name, False, label, f"$.{json.dumps(name)}"))
+                leaves.extend(found)
+                if found:
+                    used.add(name)
         groups = {n: g for n, g in self._group(leaves, label).items() if n != INDEX_COLUMN}
         index_expr = self._index_expr(path, types, groups, forced, hit_dump)
 
@@ -320,8 +328,11 @@ class Builder:
         big = source.stat().st_size >= SAMPLED_MIN_BYTES
         if big:  # file order is no promise in Elasticsearch either; keeping it costs threads
             self.con.execute("SET preserve_insertion_order = false")
+        # A sampled read checks only the columns the query uses: use the others too.
+        unused = [ident(n) for n in types if n not in used]
+        guard = f" WHERE hash({', '.join(unused)}) IS NOT NULL" if self._fast and unused else ""
         try:
-            self.con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {self._reader}")
+            self.con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {self._reader}{guard}")
         finally:
             if big:
                 self.con.execute("RESET preserve_insertion_order")
@@ -472,8 +483,11 @@ class Builder:
             v = self.names()
             cast = f"list_transform({expr}, lambda {v}: CAST({v} AS VARCHAR))" if in_list else f"CAST({expr} AS VARCHAR)"
             yield Leaf(name, cast, "VARCHAR", in_list)
+        elif sampled and self._fast and kind == "double" and name in self._widened:
+            # primed to DOUBLE: typed as the sample saw it (integers), proven whole later
+            yield Leaf(name, expr, "BIGINT", in_list, path, doubled=True)
         else:
-            yield Leaf(name, expr, str(typ), in_list, path, sampled and self._fast and kind == "bigint")
+            yield Leaf(name, expr, str(typ), in_list, path)
 
     def _json_leaves(self, expr: str, name: str, in_list: bool, label: str) -> Iterator[Leaf]:
         """Values DuckDB could not give one type (a scalar here, an array there; a number
@@ -526,26 +540,65 @@ class Builder:
         return out
 
 
-def _render(typ, sampled: bool) -> str:
-    """A DuckDB type as SQL, with UUID read as VARCHAR and, when the type came from a
-    sample, integers read as DOUBLE: DuckDB would silently round a later 1.5 into 2."""
+def _render(typ) -> str:
+    """A detected DuckDB type as SQL for fixed ``columns``, with UUID read as VARCHAR (a
+    keyword keeps its spelling; DuckDB would print a UUID lower-cased and hyphenated)."""
     if typ.id == "struct":
-        return "STRUCT(" + ", ".join(f"{ident(n)} {_render(c, sampled)}" for n, c in typ.children) + ")"
+        return "STRUCT(" + ", ".join(f"{ident(n)} {_render(c)}" for n, c in typ.children) + ")"
     if typ.id == "list":
-        return _render(typ.children[0][1], sampled) + "[]"
+        return _render(typ.children[0][1]) + "[]"
     if typ.id == "uuid":
         return "VARCHAR"
-    if sampled and typ.id == "bigint":
-        return "DOUBLE"
     return str(typ)
 
 
-def _has_struct(typ) -> bool:
-    if typ.id == "struct":
-        return True
-    if typ.id == "list":
-        return _has_struct(typ.children[0][1])
-    return False
+_SKIP = object()
+
+
+def _primer(types: dict) -> tuple[dict, set[str]]:
+    """The primer document for sampled types (see :meth:`Builder._bind_sampled`) and the
+    dotted names of the fields it widens to DOUBLE (integers, and fields seen only as null).
+
+    Empty when nothing needs steering. In a hit dump, field names start below ``_source``."""
+    hit_dump = "_source" in types and types["_source"].id == "struct"
+    widened: set[str] = set()
+
+    def value(typ, name: str):
+        if typ.id == "struct":
+            doc = {}
+            for child, ctype in typ.children:
+                v = value(ctype, f"{name}.{child}" if name else child)
+                if v is not _SKIP:
+                    doc[child] = v
+            return doc or _SKIP
+        if typ.id == "list":
+            v = value(typ.children[0][1], name)
+            return _SKIP if v is _SKIP else [v]
+        if typ.id in ("bigint", "null"):
+            widened.add(name)
+            return 0.5
+        if typ.id == "uuid":
+            return "not a uuid"
+        return _SKIP
+
+    doc = {}
+    for name, typ in types.items():
+        v = value(typ, "" if hit_dump and name == "_source" else name)
+        if v is not _SKIP:
+            doc[name] = v
+    return doc, widened
+
+
+def _primed_copy(source: Path, primer: dict, tmp: Path) -> Path:
+    """``source`` with the primer line in front: a gzip member before a ``.gz`` file's own
+    members (gzip readers read concatenated members as one stream), else a plain copy."""
+    line = (json.dumps(primer, ensure_ascii=False) + "\n").encode("utf-8")
+    gz = source.name.lower().endswith(".gz")
+    target = tmp / ("primed.ndjson.gz" if gz else "primed.ndjson")
+    with open(target, "wb") as out, open(source, "rb") as src:
+        out.write(gzip.compress(line, compresslevel=1) if gz else line)
+        shutil.copyfileobj(src, out, 1 << 20)
+    return target
 
 
 def _convert_field(expr: str, have: FieldInfo, target: MappedField, names: Names) -> str:

@@ -94,7 +94,7 @@ class Catalog:
             files = inputs.expand(path)
             forced = getattr(spec, "index", None) or None
             size = sum(f.stat().st_size for f in files)
-            key = cache.cache_key(files, forced, raw_maps) if size >= cache.CACHE_MIN_BYTES else None
+            key = cache.cache_key(files, forced, raw_maps) if cache.wanted(files, size) else None
             cached = cache.lookup(con, f"hb_cache{n}", key) if key else None
             if cached is not None:
                 built.parts.extend(cached.parts)
