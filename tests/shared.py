@@ -33,3 +33,21 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is missing")
     return path
+
+
+def split_outside_brackets(line: str, sep: str) -> list[str]:
+    """Split a line of the conformance material at ``sep``, but not inside ``[a, b]``
+    multi-values (employees.csv cells and csv-spec result rows both use them)."""
+    cells, buf, depth = [], [], 0
+    for ch in line:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        if ch == sep and depth == 0:
+            cells.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    cells.append("".join(buf))
+    return cells

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from collectors.esql.functions import AGGREGATES, SCALARS
-from tests.shared import shared_dir
+from tests.shared import shared_dir, split_outside_brackets
 
 CONF = (shared_dir() / "conformance" / "esql") if shared_dir() else None
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -108,19 +108,7 @@ def _header(cell: str) -> tuple[str, str]:
 
 
 def _split_row(line: str) -> list[str]:
-    cells, buf, depth = [], [], 0
-    for ch in line:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        if ch == "|" and depth == 0:
-            cells.append("".join(buf).strip())
-            buf = []
-        else:
-            buf.append(ch)
-    cells.append("".join(buf).strip())
-    return cells
+    return [cell.strip() for cell in split_outside_brackets(line, "|")]
 
 
 def unsupported_reason(case: Case) -> str | None:
@@ -184,19 +172,7 @@ def load_employees() -> tuple[dict, dict]:
 
 
 def _split_csv(line: str) -> list[str]:
-    cells, buf, depth = [], [], 0
-    for ch in line:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        if ch == "," and depth == 0:
-            cells.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-    cells.append("".join(buf))
-    return cells
+    return split_outside_brackets(line, ",")
 
 
 def _csv_value(raw: str, typ: str):

@@ -14,6 +14,7 @@ from collectors.offline.catalog import Catalog, FieldInfo
 from collectors.offline.sql import ident
 from collectors.result import SourceError
 from collectors.sources import DataSpec
+from tests.shared import shared_path, split_outside_brackets
 
 
 def write_ndjson(path: Path, docs: list, gz: bool = False) -> Path:
@@ -183,25 +184,12 @@ def read_employees(csv_path: Path) -> tuple[list[dict], dict[str, str], list[dic
 
 
 def _split_csv(line: str) -> list[str]:
-    out, depth, cur = [], 0, ""
-    for ch in line:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur)
-    return out
+    return split_outside_brackets(line, ",")
 
 
 def test_employees_with_mapping_default_through_from_documents():
     import struct
 
-    from tests.shared import shared_path
 
     csv_path = shared_path("conformance", "esql", "employees.csv")
     mapping = json.loads(shared_path("conformance", "esql", "mapping-default.json").read_text())

@@ -23,7 +23,9 @@ SQL_TYPE = {
     "boolean": "BOOLEAN",
     "date": "TIMESTAMP",
     "unsigned_long": "UBIGINT",
+    "unsupported": "VARCHAR",
 }
+"""ES|QL type -> DuckDB column type: the one definition the loader and the compiler share."""
 
 NUMERIC = ("integer", "long", "double", "unsigned_long")
 STRING = ("keyword", "text")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from collectors.result import SourceError
+from collectors.esql.types import SQL_TYPE
 
 ESQL_TYPES = {
     "keyword": "keyword",
@@ -45,17 +46,7 @@ ESQL_TYPES = {
 }
 """Mapping type -> the type ES|QL reports for it."""
 
-STORAGE = {
-    "keyword": "VARCHAR",
-    "text": "VARCHAR",
-    "ip": "VARCHAR",
-    "unsupported": "VARCHAR",
-    "long": "BIGINT",
-    "integer": "INTEGER",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "TIMESTAMP",
-}
+STORAGE = SQL_TYPE
 """ES|QL type -> DuckDB column type (dates are naive UTC, millisecond precision)."""
 
 
