@@ -8,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.test_osquery_image import build_image
+from tests.test_osquery_image import image  # noqa: F401  (the fixture tree, shared)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -23,14 +21,6 @@ def huntbench(*args: str, tmp_path: Path, stdin: str | None = None) -> subproces
         [sys.executable, "-c", "from cli.main import main; main()", *args],
         cwd=REPO, env=env, capture_output=True, text=True, input=stdin, timeout=120,
     )
-
-
-@pytest.fixture
-def image(tmp_path):
-    root = tmp_path / "image"
-    root.mkdir()
-    facts = build_image(root)
-    return root, facts
 
 
 def test_scan_default_hunt_on_root_prints_recent_files_as_json(image, tmp_path):

@@ -197,10 +197,31 @@ def _starts(ec, node, scope, fn):
 # ---------------------------------------------------------------- conditionals
 
 
+def _common_type(values: list[Typed], mismatch) -> str:
+    """The one type several value arguments share (CASE's values, COALESCE, GREATEST/LEAST):
+    nulls take any type, numerics widen, keyword and text mix; any other pair calls
+    ``mismatch(index, value, type_so_far)``, which raises the function's own error."""
+    rtype = "null"
+    for i, x in enumerate(values):
+        if x.type == "null":
+            continue
+        if rtype == "null":
+            rtype = x.type
+        elif rtype in NUMERIC and x.type in NUMERIC:
+            rtype = common_numeric(rtype, x.type)
+        elif not (rtype in STRING and x.type in STRING) and rtype != x.type:
+            mismatch(i, x, rtype)
+    return rtype
+
+
+def _as_multi(sql: str) -> str:
+    """A single value as a one-element list (null stays null), to mix with multi-values."""
+    return f"(CASE WHEN {sql} IS NULL THEN NULL ELSE [{sql}] END)"
+
+
 def _case(ec, node, scope):
     xs = args_of(ec, node, scope, 1, 999)
     pairs = []
-    rtype = "null"
     i = 0
     parts = []
     while i + 1 < len(xs):
@@ -212,21 +233,16 @@ def _case(ec, node, scope):
         i += 2
     default = xs[i] if i < len(xs) else None
     values = [v for _, v in parts] + ([default] if default else [])
-    for v in values:
-        if v.type != "null":
-            if rtype == "null":
-                rtype = v.type
-            elif rtype != v.type and not (rtype in NUMERIC and v.type in NUMERIC) and not (rtype in STRING and v.type in STRING):
-                raise QueryError(f"all values of [{node.text}] must have the same type, found [{rtype}] and [{v.type}]", *node.pos)
-            elif rtype in NUMERIC and v.type in NUMERIC:
-                rtype = common_numeric(rtype, v.type)
+
+    def mismatch(i: int, v: Typed, rtype: str) -> None:
+        raise QueryError(f"all values of [{node.text}] must have the same type, found [{rtype}] and [{v.type}]", *node.pos)
+
+    rtype = _common_type(values, mismatch)
     multi = any(v.multi for v in values)
 
     def val_sql(v: Typed) -> str:
         s = v.sql if v.type == rtype or v.type == "null" else f"CAST({v.sql} AS {sql_type(rtype)})"
-        if multi and not v.multi:
-            return f"(CASE WHEN {s} IS NULL THEN NULL ELSE [{s}] END)"
-        return s
+        return _as_multi(s) if multi and not v.multi else s
     for cond, val in parts:
         pairs.append(f"WHEN {cond.sql} THEN {val_sql(val)}")
     els = f" ELSE {val_sql(default)}" if default else ""
@@ -235,23 +251,16 @@ def _case(ec, node, scope):
 
 def _coalesce(ec, node, scope):
     xs = args_of(ec, node, scope, 1, 999)
-    rtype = "null"
-    for x in xs:
-        if x.type == "null":
-            continue
-        if rtype == "null":
-            rtype = x.type
-        elif rtype in NUMERIC and x.type in NUMERIC:
-            rtype = common_numeric(rtype, x.type)
-        elif not (rtype in STRING and x.type in STRING) and rtype != x.type:
-            raise QueryError(f"second argument of [{node.text}] must be [{rtype}], found value [{x.sql if x.const else ''}] type [{x.type}]", *node.pos)
+
+    def mismatch(i: int, x: Typed, rtype: str) -> None:
+        raise QueryError(f"second argument of [{node.text}] must be [{rtype}], found value [{x.sql if x.const else ''}] type [{x.type}]", *node.pos)
+
+    rtype = _common_type(xs, mismatch)
     multi = any(x.multi for x in xs)
     parts = []
     for x in xs:
         s = x.sql if x.type in (rtype, "null") or rtype in STRING else f"CAST({x.sql} AS {sql_type(rtype)})"
-        if multi and not x.multi:
-            s = f"(CASE WHEN {s} IS NULL THEN NULL ELSE [{s}] END)"
-        parts.append(s)
+        parts.append(_as_multi(s) if multi and not x.multi else s)
     return Typed(f"coalesce({', '.join(parts)})", rtype, multi=multi, const=all(x.const for x in xs))
 
 
@@ -259,16 +268,7 @@ def _greatest(ec, node, scope, fn):
     """GREATEST/LEAST: max/min of each multi-value first; null if any argument is null
     (ES|QL's generated evaluators propagate nulls)."""
     xs = args_of(ec, node, scope, 1, 999)
-    rtype = "null"
-    for i, x in enumerate(xs):
-        if x.type == "null":
-            continue
-        if rtype == "null":
-            rtype = x.type
-        elif rtype in NUMERIC and x.type in NUMERIC:
-            rtype = common_numeric(rtype, x.type)
-        elif not (rtype in STRING and x.type in STRING) and rtype != x.type:
-            check_type(node, i, x, (rtype,), rtype)
+    rtype = _common_type(xs, lambda i, x, rtype: check_type(node, i, x, (rtype,), rtype))
     if rtype in ("date_period", "time_duration", "unsupported"):
         raise QueryError(f"first argument of [{node.text}] must be [boolean, date, double, integer, ip, keyword, long, text or version], found type [{rtype}]", *node.pos)
     vals = [f"list_{'max' if fn == 'greatest' else 'min'}({x.sql})" if x.multi else x.sql for x in xs]
