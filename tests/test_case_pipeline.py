@@ -53,7 +53,7 @@ def test_hunt_run_piped_into_case_tag_then_exported(tmp_path):
         assert not any(cell.startswith(FORMULA) for cell in row.values())
         datetime.fromisoformat(row["datetime"].replace("Z", "+00:00"))
         assert row["message"].startswith("suspicious ") and row["timestamp_desc"]
-            assert row["message"].endswith(f"(hunt Persistence via DPKG/RPM Package, Q{int(row['query']) + 1})")
+        assert row["message"].endswith(f"(hunt Persistence via DPKG/RPM Package, Q{int(row['query']) + 1})")
 
 
 def test_esql_events_piped_into_case_tag_keep_their_event_time(tmp_path):
