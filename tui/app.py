@@ -7,7 +7,9 @@ app, so that a dialog on top never triggers workbench keys.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -22,7 +24,8 @@ from textual.widgets import DataTable, Footer, Input, Static
 from collectors.result import HuntbenchError, QueryResult
 from collectors.sources import CancelToken, EsqlSource
 from hunts.library import ESQL, OSQUERY, Hunt, HuntLibrary, HuntQuery
-from tui.case_gateway import CaseGateway, findings_result
+from tui.case_gateway import CASE_WIDTHS, CaseGateway, findings_result
+from tui.finding_context import local_scan_host, local_scan_source, pivot_steps, resolve_rows
 from tui.escape import as_text, clip, visible
 from tui.keys import WORKBENCH_KEYS, bindings
 from tui.model import View
@@ -34,6 +37,7 @@ from tui.screens.prompt import PromptScreen
 from tui.screens.query import EditedQuery, QueryScreen
 from tui.screens.tag import TagChoice, TagScreen
 from tui.screens.text import TextScreen
+from tui.window import carry_window, find_window
 
 CASE_LANGUAGE = "case"
 # Values that identify "the same thing" across panes: a row sharing one of these with a
@@ -104,7 +108,8 @@ class WorkbenchScreen(Screen):
     def draw_header(self) -> None:
         app = self.bench
         hunt = app.hunt.name if app.hunt else "no hunt"
-        text = f"huntbench │ {app.source.describe()} │ case {app.case_display()} │ {hunt}"
+        window = app.window_in_force(self.pane.view) if self.panes else None
+        text = f"huntbench │ {window + ' │ ' if window else ''}{app.source.describe()} │ case {app.case_display()} │ {hunt}"
         self.query_one("#header", Static).update(as_text(text))
 
     @property
@@ -118,7 +123,7 @@ class WorkbenchScreen(Screen):
         for q in hunt.queries if hunt else []:
             views.append(self.root_view(q, kind))
         views.append(View(name="case", title="Case findings", query="(the case file's findings)",
-                          language=CASE_LANGUAGE, source_kind="case"))
+                          language=CASE_LANGUAGE, source_kind="case", column_widths=dict(CASE_WIDTHS)))
         return views
 
     @staticmethod
@@ -189,6 +194,7 @@ class WorkbenchScreen(Screen):
         self.query_one("#panebar", Static).update(bar)
         if not self.panes:
             return
+        self.draw_header()  # the time window in force follows the pane and its pivot step
         steps = [self.pane.label.split(" ", 1)[-1]] + [v.crumb or v.title for v in self.pane.stack[1:]]
         crumbs = " › ".join(visible(s) for s in steps)
         width = max(self.size.width - 2, 20)
@@ -231,7 +237,7 @@ class WorkbenchScreen(Screen):
         row = view.row_dict(index)
         tags = view.tags.get(index)
         if tags:
-            bad = any(t in ("malicious", "suspicious") for t in tags)
+            bad = any(t.casefold() in ("malicious", "suspicious") for t in tags)
             text.append("●", style="bold red" if bad else "bold yellow")
         elif any(row.get(f) is not None and _hashable(row.get(f)) in self.related.get(f, ()) for f in RELATED_FIELDS):
             text.append("○", style="yellow")
@@ -247,7 +253,7 @@ class WorkbenchScreen(Screen):
     async def refresh_related(self) -> None:
         """Values of tagged findings, for the ○ marker (one case read)."""
         try:
-            findings = await self.bench.case.call(lambda c: c.findings())
+            findings = await self.bench.case.call(lambda c: c.findings(tagged_only=True))
         except Exception as exc:  # noqa: BLE001 - a broken case file must not stop the panes
             self.bench.notify_line(f"case file: {describe_error(exc)}", severity="error")
             return
@@ -346,9 +352,10 @@ class WorkbenchScreen(Screen):
         except PivotUnavailable as exc:
             self.bench.notify_line(str(exc), severity="warning")
             return
-        new = View(name=request.name, title=request.title, query=request.query, params=request.params,
+        query = carry_window(request.query, view.query)  # the pivot looks at the same time window
+        new = View(name=request.name, title=request.title, query=query, params=request.params,
                    source_kind=view.source_kind, case_query=request.case_query, crumb=request.crumb,
-                   index_patterns=HuntQuery(0, request.query, ESQL).index_patterns)
+                   index_patterns=HuntQuery(0, request.query, ESQL).index_patterns, via=dict(request.via))
         pane.push(new)
         self.draw_bars()
         self.draw_detail()
@@ -585,55 +592,69 @@ class WorkbenchScreen(Screen):
         app = self.bench
         rows = [view.row_dict(i) for i in indices]
         hunt = app.hunt
+        depth = next((i for i, v in enumerate(pane.stack) if v is view), None)
+        stack = pane.stack[: depth + 1] if depth is not None else [view]
+        steps = pivot_steps(stack)
+        resolved, notices = await app.resolve_context(view, rows, steps)
+        default_hosts = [h for h in [app.local_scan_host()] if h] if view.language == OSQUERY else []
         try:
             outcome = await app.case.call(lambda c: c.tag_rows(
                 rows, [choice.tag], note=choice.note, source_kind=view.source_kind,
                 source=app.source_label(view), hunt_uuid=hunt.uuid if hunt else None,
                 hunt_name=hunt.name if hunt else None, mitre=list(hunt.mitre) if hunt else [],
-                query=view.case_query, params=view.params or None))
+                query=view.case_query, params=view.params or None, pivot_path=steps,
+                resolved=resolved, default_hosts=default_hosts))
         except Exception as exc:  # noqa: BLE001 - locked / foreign case file: one line, nothing lost
             app.notify_line(f"not tagged: {describe_error(exc)}", severity="error")
             return
         view.marked.clear()
         app.notify_line(f"tagged {len(rows)} row{'s' if len(rows) != 1 else ''} {choice.tag} in {app.case_display()}"
                         f" ({getattr(outcome, 'created', 0)} new)")
+        for notice in notices[:2]:
+            app.notify_line(notice, severity="warning")
         await self.refresh_all_markers()
         pane._draw_status()
         self.panes[-1].run_view()
 
-    def retag_finding(self) -> None:
+    def retag_finding(self, replace: bool = False) -> None:
+        """``t`` in the Case pane adds a tag (those there stay); ``T`` replaces them all."""
         row = self.pane.selected_row()
         if row is None:
             return
         finding_id, current = row["finding"], list(row.get("tags") or [])
+        what = f"finding {finding_id}: replace all its tags with" if replace else f"finding {finding_id}"
 
         def done(choice: TagChoice | None) -> None:
             if choice is not None:
-                self.run_worker(self._retag(finding_id, current, choice), group="tag")
+                self.run_worker(self._retag(finding_id, choice, replace), group="tag")
 
-        self.app.push_screen(TagScreen(f"finding {finding_id}", current), done)
+        self.app.push_screen(TagScreen(what, current), done)
 
-    async def _retag(self, finding_id: str, current: list[str], choice: TagChoice) -> None:
-        def change(case) -> None:
-            finding = case.finding(finding_id)
-            if choice.tag not in current:
-                case.tag_rows([finding.row], [choice.tag], note=choice.note,
-                              source_kind=finding.source_kind, source=finding.source,
-                              hunt_uuid=finding.hunt_uuid, hunt_name=finding.hunt_name,
-                              mitre=list(finding.mitre or []), query=finding.query,
-                              params=finding.params or None)
-            elif choice.note:
-                case.add_note(finding_id, choice.note)
-            for tag in current:
-                if tag != choice.tag:
-                    case.untag(finding_id, tag)
+    def action_replace_tags(self) -> None:
+        if self.pane.view.language != CASE_LANGUAGE or self.pane.selected_row() is None:
+            self.bench.notify_line("T replaces a finding's tags in the Case pane (c shows it)", severity="warning")
+            return
+        self.retag_finding(replace=True)
+
+    async def _retag(self, finding_id: str, choice: TagChoice, replace: bool) -> None:
+        def change(case) -> list[str]:
+            if replace:
+                case.replace_tags(finding_id, [choice.tag], choice.note)
+                return [choice.tag]
+            return case.add_tags(finding_id, [choice.tag], choice.note)
 
         try:
-            await self.bench.case.call(change)
+            added = await self.bench.case.call(change)
         except Exception as exc:  # noqa: BLE001
             self.bench.notify_line(f"not changed: {describe_error(exc)}", severity="error")
             return
-        self.bench.notify_line(f"finding {finding_id} is now {choice.tag}")
+        if replace:
+            self.bench.notify_line(f"finding {finding_id} is now {choice.tag} only")
+        elif added:
+            self.bench.notify_line(f"added {choice.tag} to finding {finding_id}")
+        else:
+            self.bench.notify_line(f"finding {finding_id} already has {choice.tag}"
+                                   + (" (note added)" if choice.note else ""))
         await self.refresh_all_markers()
         self.panes[-1].run_view()
 
@@ -693,20 +714,30 @@ class WorkbenchScreen(Screen):
         default = str(self.bench.default_export_path())
 
         def done(path: str | None) -> None:
-            if path:
-                self.run_worker(self._export(path), group="export")
+            if not path:
+                return
+            target = Path(path).expanduser()
+            if target.exists() and not target.is_dir():
+                self.app.push_screen(
+                    PromptScreen(f"{visible(str(target))} exists. Overwrite it? (y/n)", "n", "y + enter overwrites · esc: cancel"),
+                    lambda answer: self.run_worker(self._export(path), group="export")
+                    if (answer or "").strip().lower() in ("y", "yes") else
+                    self.bench.notify_line(f"not exported: {target} kept as it was", severity="warning"))
+                return
+            self.run_worker(self._export(path), group="export")
 
         self.app.push_screen(PromptScreen("export the case's findings to CSV file:", default), done)
 
     async def _export(self, path: str) -> None:
         target = Path(path).expanduser()
         try:
-            count = await self.bench.case.call(lambda c: c.export(target, fmt="csv"))
+            count, untagged = await self.bench.case.call(lambda c: (c.export(target, fmt="csv"), c.count_untagged()))
         except Exception as exc:  # noqa: BLE001
             self.bench.notify_line(f"not exported: {describe_error(exc)}", severity="error")
             return
         self.bench.last_export = (target, count)
-        self.bench.notify_line(f"exported {count} finding{'s' if count != 1 else ''} to {target}")
+        left_out = f" ({untagged} untagged finding{'s' if untagged != 1 else ''} left out)" if untagged else ""
+        self.bench.notify_line(f"exported {count} finding{'s' if count != 1 else ''} to {target}{left_out}")
 
 
 def _hashable(value: Any) -> Any:
@@ -777,8 +808,32 @@ class HuntbenchApp(App):
 
     def source_label(self, view: View) -> str:
         if view.language == OSQUERY:
-            return f"osquery ({self.osquery_backend}) on this host"
+            return local_scan_source(self.osquery_backend, self.scan_root)
         return self.source.describe()
+
+    def local_scan_host(self) -> str | None:
+        """The host the local scan reads (this machine, or the image's /etc/hostname)."""
+        return local_scan_host(self.scan_root)
+
+    def window_in_force(self, view: View) -> str | None:
+        """``7 days to 2026-11-16 09:00Z``: the time window of ``view``'s query, if it has one."""
+        window = find_window(view.query, view.language)
+        if window is None:
+            return None
+        now = getattr(self.source, "effective_now", None)
+        end = now() if callable(now) and view.language == ESQL else datetime.now(timezone.utc)
+        return window.describe(end.astimezone(timezone.utc))
+
+    async def resolve_context(self, view: View, rows: list[dict], steps: list[dict]) -> tuple[list, list[str]]:
+        """Hosts/agents/times behind rows that name none (the hunt's declared pivot, run
+        through this source in a worker thread); see tui/finding_context.py."""
+        if view.language != ESQL:
+            return [None] * len(rows), []
+
+        def run(query: str, params) -> QueryResult:
+            return self.source.esql(query, dict(params))
+
+        return await asyncio.to_thread(resolve_rows, self.hunt, view, rows, steps, run)
 
     def default_export_path(self) -> Path:
         """``<case>-findings.csv`` beside the case file, never over an existing file."""

@@ -57,29 +57,51 @@ class CaseGateway:
 
 
 CASE_COLUMNS = [
-    Column("finding", "keyword"),
     Column("tags", "keyword"),
-    Column("notes", "keyword"),
-    Column("hunt", "keyword"),
-    Column("query", "keyword"),
-    Column("row", "keyword"),
+    Column("hosts", "keyword"),
+    Column("what", "keyword"),
+    Column("first seen", "keyword"),
+    Column("note", "keyword"),
+    Column("finding", "keyword"),
 ]
+"""What a responder scans first: the verdict, the machines, the thing itself, when, the
+note; the finding id (for the CLI) last."""
+
+CASE_WIDTHS = {"tags": 12, "hosts": 14, "what": 26, "first seen": 16, "note": 24, "finding": 20}
+"""Cell widths that put tags, hosts, the key value and first seen inside 80 columns (the
+detail pane and Enter show everything in full)."""
+
+KEY_ORDER = ("process.command_line", "file.path", "file.name", "process.executable", "process.parent.command_line")
+
+
+def key_value(finding: Any) -> str:
+    """The value the finding is about: its command line, file path or name, executable."""
+    key = getattr(finding, "key", {}) or {}
+    for name in KEY_ORDER:
+        if key.get(name):
+            return str(key[name])
+    row = getattr(finding, "row", {}) or {}
+    return getattr(finding, "summary", "") or " ".join(f"{k}={visible(v)}" for k, v in row.items() if v is not None)
+
+
+def short_time(iso: str | None) -> str:
+    """``2026-11-12T02:00:00.449Z`` -> ``2026-11-12 02:00`` (UTC, as the case file stores it)."""
+    return f"{iso[:10]} {iso[11:16]}" if iso and len(iso) >= 16 else (iso or "")
 
 
 def findings_result(findings: list[Any]) -> QueryResult:
-    """The Case pane's table: one row per finding, its tags, notes and a row summary."""
+    """The Case pane's table: one row per finding, in :data:`CASE_COLUMNS` order."""
     values = []
     for f in findings:
-        row = getattr(f, "row", {}) or {}
-        summary = getattr(f, "summary", "") or " ".join(f"{k}={visible(v)}" for k, v in row.items() if v is not None)
         notes = getattr(f, "notes", []) or []
-        note_texts = [getattr(n, "text", n) for n in notes]
+        note_texts = [str(getattr(n, "text", n)) for n in notes]
+        hosts = list(getattr(f, "hosts", []) or [])
         values.append([
-            f.id,
             list(getattr(f, "tags", []) or []),
-            " | ".join(str(n) for n in note_texts),
-            getattr(f, "hunt_name", None) or "",
-            str(getattr(f, "query", "") or ""),
-            summary,
+            ", ".join(hosts),
+            key_value(f),
+            short_time(getattr(f, "first_seen", None)),
+            " | ".join(reversed(note_texts)),
+            f.id,
         ])
     return QueryResult(columns=list(CASE_COLUMNS), values=values)

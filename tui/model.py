@@ -72,6 +72,10 @@ class View:
     """Case-file tags of this view's rows (by row index), for the marker column."""
     crumb: str = ""
     """The breadcrumb's step: the value pivoted on (``file.name=x``); the title when empty."""
+    via: dict[str, Any] = field(default_factory=dict)
+    """Column -> value the pivot into this view was filtered on (for the finding's pivot path)."""
+    column_widths: dict[str, int] = field(default_factory=dict)
+    """Widest a column's cells are drawn, where narrower than the pane's default (Case pane)."""
     uid: int = field(default_factory=lambda: next(_ids))
 
     # ------------------------------------------------------------------ rows

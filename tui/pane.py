@@ -325,13 +325,14 @@ class ResultPane(Vertical):
         else:
             order = view.display_order()
             columns = [(Text("  "), "__marker__")]  # two cells at least: "●+"
-            columns += [(as_text(view.columns[i].name, width=CELL_WIDTH, style="bold"), f"c{i}") for i in order]
+            widths = [view.column_widths.get(view.columns[i].name, CELL_WIDTH) for i in order]
+            columns += [(as_text(view.columns[i].name, width=w, style="bold"), f"c{i}") for i, w in zip(order, widths)]
             rows = []
             markers = self.markers
             for index in self.display_rows():
                 values = view.result.values[index]
                 marker = markers(view, index) if markers else Text("")
-                rows.append((str(index), [marker, *(as_text(values[i], width=CELL_WIDTH) for i in order)]))
+                rows.append((str(index), [marker, *(as_text(values[i], width=w) for i, w in zip(order, widths))]))
             table.fill(columns, rows)
             row, col = view.cursor if view.cursor is not None else (0, view.preferred_column() + 1)
             if table.row_count:

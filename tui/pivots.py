@@ -34,6 +34,8 @@ class PivotRequest:
     params: dict[str, Any] = field(default_factory=dict)
     case_query: int | str | None = None
     crumb: str = ""
+    via: dict[str, Any] = field(default_factory=dict)
+    """Column -> value pivoted on, exactly as passed to the query (the finding's pivot path)."""
 
 
 def quote_name(name: str) -> str:
@@ -69,6 +71,7 @@ def declared_pivot(pivot: Pivot, row: dict[str, Any]) -> PivotRequest:
         params=params,
         case_query=f"pivot:{pivot.id}",
         crumb=f"{first}={clip(visible(row.get(first)), 40)}" if first else pivot.id,
+        via={column: params[param] for param, column in pivot.params.items()},
     )
 
 
@@ -94,6 +97,7 @@ def generic_pivot(column: str, value: Any, index_patterns: list[str]) -> PivotRe
         query=query,
         params=params,
         case_query=f"events:{column}",
+        via={column: value},
     )
 
 
