@@ -172,7 +172,9 @@ def case_note(ctx, case_path, finding_id, text) -> None:
 @case.command("list")
 @case_option
 @click.option("--tag", metavar="TAG", help="Only findings with this tag.")
-@click.option("--search", metavar="TEXT", help="Only findings whose row, hunt or notes contain TEXT.")
+@click.option("--search", metavar="TEXT",
+              help="Only findings mentioning TEXT (no case): host names, agent ids, paths, command lines, "
+                   "notes, pivot steps, tags, the row, the hunt.")
 @click.option("--limit", type=int, metavar="N", help="At most N findings.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_context
@@ -187,10 +189,15 @@ def case_list(ctx, case_path, tag, search, limit, fmt) -> None:
             return
         click.echo(f"case {opened.path}", err=True)
         for f in found:
-            where = f"{f.hunt_name or f.hunt_uuid or '-'}" + (f" q{f.query}" if f.query is not None else "")
-            echo(f"{f.id}  {','.join(f.tags) or '-':<24}  {clip(visible(where), 40)}  "
-                 f"{f.first_seen or '-':<24}  {clip(visible(f.summary), 100)}")
+            echo(f"{f.id}  {','.join(f.tags) or '-':<24}  {clip(visible(', '.join(f.hosts) or '-'), 30):<30}  "
+                 f"{f.first_seen or '-':<24}  {clip(visible(_query_label(f)), 40)}  {clip(visible(f.summary), 100)}")
         click.echo(f"{len(found)} findings", err=True)
+
+
+def _query_label(f) -> str:
+    """The query as the workbench labels it (``Q1``, ``Local scan``, a pivot's title)."""
+    label = f.pivot_steps[-1]["label"] if f.pivot_steps else (f.query or "-")
+    return f"{f.hunt_name or f.hunt_uuid or '-'} {label}"
 
 
 def _finding_json(f) -> dict[str, Any]:
@@ -200,6 +207,7 @@ def _finding_json(f) -> dict[str, Any]:
         "last_seen": f.last_seen, "id_basis": f.id_basis, "id_fields": f.id_fields, "key": f.key,
         "notes": [{"author": n.author, "created": n.created, "text": n.text} for n in f.notes],
         "created": f.created, "created_by": f.created_by, "updated": f.updated, "row": f.row,
+        "host.name": f.hosts, "agent.id": f.agents, "pivot_path": f.pivot_path, "pivot_steps": f.pivot_steps,
     }
 
 
@@ -224,8 +232,11 @@ def case_show(ctx, case_path, finding_id, fmt) -> None:
     lines = [
         f"finding {f.id}", f"tags: {', '.join(f.tags) or '-'}",
         f"hunt: {v(f.hunt_name or '-')} ({f.hunt_uuid or 'no uuid'})  mitre: {', '.join(f.mitre) or '-'}",
-        f"query: {v(f.query if f.query is not None else '-')}  source: {f.source_kind} {v(f.source)}",
-        f"first seen: {f.first_seen or '-'}  last seen: {f.last_seen or '-'}",
+        f"query: {v(_query_label(f))} ({v(f.query if f.query is not None else '-')})  source: {f.source_kind} {v(f.source)}",
+        f"hosts: {v(', '.join(f.hosts) or '-')}  agents: {v(', '.join(f.agents) or '-')}",
+        f"pivot path: {v(f.pivot_path or '-')}",
+        f"first seen: {f.first_seen or '-'}  last seen: {f.last_seen or '-'}"
+        + (f" ({v(f.time_desc)})" if f.time_desc else ""),
         f"id from: {'the identifying fields ' + ', '.join(f.id_fields) if f.id_basis == 'fields' else 'the whole row (no identifying field)'}",
         f"tagged: {f.created} by {v(f.created_by or '-')}  updated: {f.updated}",
     ]
@@ -279,9 +290,11 @@ def case_export(ctx, case_path, out, tags, fmt, raw) -> None:
     with _open(ctx, case_path) as opened:
         try:
             count = opened.export(out, fmt=fmt, tags=list(tags), raw=raw)
+            untagged = opened.count_untagged()
             sys.stdout.flush()
         except BrokenPipeError:  # `--out - | head`: the reader had enough
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise SystemExit(0) from None
         where = "stdout" if out == "-" else str(Path(out).expanduser().absolute())
-        click.echo(f"case {opened.path}: {count} findings exported to {where}", err=True)
+        left_out = f" ({untagged} untagged finding{'s' if untagged != 1 else ''} left out)" if untagged else ""
+        click.echo(f"case {opened.path}: {count} findings exported to {where}{left_out}", err=True)

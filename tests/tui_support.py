@@ -72,19 +72,21 @@ def answer_key() -> dict:
     raise AssertionError(f"no answer key in the sample manifest (keys: {sorted(manifest)})")
 
 
-def planted_chain(label_prefix: str = "planted:", name_suffix: str = "") -> dict:
+def planted_chain(label_prefix: str = "planted:", name_suffix: str = "", key: dict | None = None,
+                  most_agents: bool = False) -> dict:
     """From the answer key: the rarest planted query-0 row, an agent that wrote the file and
     the planted command line its package script spawned on that agent.
 
     Returns the row's columns plus ``agent.id``, ``host.name``, ``process.command_line`` and
     ``label``: the values the workbench must show at each step of the chain.
     """
-    key = answer_key()
+    key = key or answer_key()  # another generated sample's answer key when given
     q0 = key["queries"][0]
     names = [c["name"] for c in q0["columns"]]
     scripts = key["pivots"]["agent_script_commands"]["by_agent"]
     script_names = [c["name"] for c in key["pivots"]["agent_script_commands"]["columns"]]
-    for row in q0["rows"]:
+    ordered = sorted(q0["rows"], key=lambda r: -len(r["pivot_agents"])) if most_agents else q0["rows"]
+    for row in ordered:
         if not row["label"].startswith(label_prefix) or not str(row["values"][names.index("file.name")]).endswith(name_suffix):
             continue
         for agent in row["pivot_agents"]:
@@ -103,7 +105,7 @@ def planted_chain(label_prefix: str = "planted:", name_suffix: str = "") -> dict
             chosen = min(planted, key=telling)
             return {**dict(zip(names, row["values"])), "agent.id": agent_id, "host.name": host,
                     "process.command_line": chosen["process.command_line"], "label": row["label"],
-                    "script_row": chosen}
+                    "script_row": chosen, "pivot_agents": row["pivot_agents"]}
     raise AssertionError("the answer key has no planted query-0 row with planted script commands")
 
 
