@@ -190,14 +190,14 @@ def case_list(ctx, case_path, tag, search, limit, fmt) -> None:
         click.echo(f"case {opened.path}", err=True)
         for f in found:
             echo(f"{f.id}  {','.join(f.tags) or '-':<24}  {clip(visible(', '.join(f.hosts) or '-'), 30):<30}  "
-                 f"{f.first_seen or '-':<24}  {clip(visible(_query_label(f)), 40)}  {clip(visible(f.summary), 100)}")
+                 f"{f.first_seen or '-':<24}  {clip(visible(_query_label(f)), 60)}  {clip(visible(f.summary), 100)}")
         click.echo(f"{len(found)} findings", err=True)
 
 
 def _query_label(f) -> str:
     """The query as the workbench labels it (``Q1``, ``Local scan``, a pivot's title)."""
     label = f.pivot_steps[-1]["label"] if f.pivot_steps else (f.query or "-")
-    return f"{f.hunt_name or f.hunt_uuid or '-'} {label}"
+    return f"{label} · {f.hunt_name or f.hunt_uuid or '-'}"
 
 
 def _finding_json(f) -> dict[str, Any]:
