@@ -14,5 +14,5 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 def test_a_new_user_follows_the_chain_tags_and_exports_in_tmux(tmp_path: Path):
     outcome = Walkthrough(tmp_path, find_huntbench(), verbose=False).run()
-    assert outcome["rows"] == 1
+    assert outcome["rows"] == 2
     assert Path(outcome["export"]).is_file()

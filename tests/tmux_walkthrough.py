@@ -7,6 +7,8 @@ check that no hostile escape sequence from the sample data ever reached the term
 
     python tests/tmux_walkthrough.py          # prints each screen, exits 1 on a failed check
 
+``$HUNTBENCH_TMUX_SOCKET`` runs it on a private tmux server (``tmux -L NAME``).
+
 ``tests/test_tui_tmux.py`` runs it under pytest (skipped when tmux is absent).
 """
 
@@ -44,7 +46,7 @@ class Walkthrough:
 
     # ------------------------------------------------------------------ tmux
     def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+        return subprocess.run([*tmux_command(), *args], check=True, capture_output=True, text=True).stdout
 
     def start(self) -> None:
         env = f"cd {shlex(self.workdir)} && TERM=xterm-256color COLORTERM=truecolor exec {shlex(self.huntbench)} --sample --case {shlex(self.case)}"
@@ -52,7 +54,7 @@ class Walkthrough:
         self.tmux("pipe-pane", "-o", "-t", self.session, f"cat >> {shlex(self.raw)}")
 
     def stop(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
+        subprocess.run([*tmux_command(), "kill-session", "-t", self.session], capture_output=True)
 
     def keys(self, *keys: str, literal: bool = False) -> None:
         """Send keys, then pause as a person would before the next (a dialog or the filter
@@ -92,7 +94,14 @@ class Walkthrough:
             self.keys("/")
             self.keys(file_name, literal=True)
             self.keys("Enter")
-            self.wait("filtered to the planted file", lambda t: "filter:" in t and file_name[:30] in t)
+            filtered = self.wait("filtered to the planted file", lambda t: "filter:" in t and file_name[:30] in t)
+            assert "7 days to 2026-11-16 09:00Z" in filtered.splitlines()[2], "the breadcrumb line shows the time window"
+            # Tag the rare file itself: its hosts are resolved through the agents pivot.
+            self.keys("t")
+            self.wait("the tag dialog for the file", lambda t: "malicious" in t and "needs-review" in t)
+            self.keys("2")
+            self.keys("Enter")
+            self.wait("the file tagged", lambda t: "tagged 1 row suspicious" in t)
             self.keys("Enter")
             agents = self.wait("Enter: the agents that wrote it", lambda t: "Agents that wrote" in t and "row" in t)
             assert agent_id[:20] in agents, f"agent {agent_id} is listed"
@@ -119,12 +128,12 @@ class Walkthrough:
             prompt = self.wait("the export prompt", lambda t: "export the case" in t)
             assert "case-findings.csv" in prompt, "the prompt offers a default path beside the case file"
             self.keys("Enter")
-            done = self.wait("exported", lambda t: "exported 1 finding" in t)
+            done = self.wait("exported", lambda t: "exported 2 findings" in t)
             assert "case-findings.csv" in done, "the export reports its path"
             self.keys("q")
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
-                if subprocess.run(["tmux", "has-session", "-t", self.session], capture_output=True).returncode:
+                if subprocess.run([*tmux_command(), "has-session", "-t", self.session], capture_output=True).returncode:
                     break
                 time.sleep(0.1)
             else:
@@ -135,6 +144,15 @@ class Walkthrough:
         with exported.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         assert any(command_line[:60] in " ".join(r.values()) for r in rows), "the CSV holds the command line"
+        agents = chain["pivot_agents"]
+        by_tag = {r["tags"]: r for r in rows}
+        q1, command = by_tag["suspicious"], by_tag["malicious"]
+        assert sorted(q1["agent.id"].split(", ")) == sorted(a[3] for a in agents), "the file's agents"
+        assert sorted(q1["host.name"].split(", ")) == sorted(a[4] for a in agents), "the file's hosts"
+        assert q1["datetime"] == min(a[1] for a in agents), "the file row's datetime is when it was first seen"
+        assert (command["host.name"], command["agent.id"]) == (chain["host.name"], agent_id), "the command's host/agent"
+        assert f"file.name={file_name}" in command["pivot_path"], "the path names the file the command came from"
+        assert command["datetime"] < command["tagged"][:10], "the event time, not the tagging day"
         raw = self.raw.read_bytes()
         hostile = [b"\x1b]0;", b"\x1b]8;", b"\x1b]52;", b"\xe2\x80\xae"]
         leaked = [h for h in hostile if h in raw]
@@ -142,7 +160,13 @@ class Walkthrough:
         # ... while the hostile rows were on screen, as text (the first screen lists them).
         shown = [r for r in hostile_rows(0) if visible(r["file.name"])[:15].encode() in raw]
         assert len(shown) >= 2, "the answer key's hostile file names were on screen, escaped"
-        return {"export": str(exported), "rows": len(rows), "screens": len(self.screens), "raw_bytes": len(raw)}
+        return {"export": str(exported), "rows": len(rows), "screens": len(self.screens), "raw_bytes": len(raw),
+                "csv": rows}
+
+
+def tmux_command() -> list[str]:
+    socket = os.environ.get("HUNTBENCH_TMUX_SOCKET")
+    return ["tmux", "-L", socket] if socket else ["tmux"]
 
 
 def shlex(value) -> str:
@@ -166,7 +190,7 @@ def main() -> int:
         except AssertionError as exc:
             print(f"FAILED: {exc}", file=sys.stderr)
             return 1
-    print(f"ok: {outcome}")
+    print(f"ok: { {k: v for k, v in outcome.items() if k != 'csv'} }")
     return 0
 
 

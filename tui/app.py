@@ -108,8 +108,7 @@ class WorkbenchScreen(Screen):
     def draw_header(self) -> None:
         app = self.bench
         hunt = app.hunt.name if app.hunt else "no hunt"
-        window = app.window_in_force(self.pane.view) if self.panes else None
-        text = f"huntbench │ {window + ' │ ' if window else ''}{app.source.describe()} │ case {app.case_display()} │ {hunt}"
+        text = f"huntbench │ {app.source.describe()} │ case {app.case_display()} │ {hunt}"
         self.query_one("#header", Static).update(as_text(text))
 
     @property
@@ -194,13 +193,15 @@ class WorkbenchScreen(Screen):
         self.query_one("#panebar", Static).update(bar)
         if not self.panes:
             return
-        self.draw_header()  # the time window in force follows the pane and its pivot step
         steps = [self.pane.label.split(" ", 1)[-1]] + [v.crumb or v.title for v in self.pane.stack[1:]]
         crumbs = " › ".join(visible(s) for s in steps)
-        width = max(self.size.width - 2, 20)
+        # The time window in force for this pane and step, always in sight at the right.
+        window = self.bench.window_in_force(self.pane.view)
+        tail = f"  ⏱ {window}" if window else ""
+        width = max(self.size.width - 2 - len(tail), 20)
         if len(crumbs) > width:
             crumbs = "…" + crumbs[-(width - 1):]
-        self.query_one("#crumbs", Static).update(as_text(crumbs))
+        self.query_one("#crumbs", Static).update(as_text(crumbs.ljust(width) + tail))
 
     def draw_detail(self) -> None:
         """The whole selected row: every column, values complete and wrapped."""
