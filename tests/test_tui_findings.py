@@ -331,8 +331,8 @@ async def test_t_adds_a_tag_in_the_case_pane_keeping_typed_case_and_x_removes_it
         app.screen.query_one("#tag-custom").value = technique
         await pilot.press("enter", "enter")
         await wait_for(pilot, lambda: any(f"added {technique}" in n for n in app.notifications_shown), what="added")
-        await wait_for(pilot, lambda: not pane.view.loading and pane.view.result.values[0][0] == sorted(
-            ["malicious", technique], key=str.casefold), what="both tags")
+        await wait_for(pilot, lambda: not pane.view.loading and pane.view.result.values[0][0] == ", ".join(sorted(
+            ["malicious", technique], key=str.casefold)), what="both tags")
     with open_case(tmp_path / "case.db", create=False) as case:
         (finding,) = case.findings(tag=technique.lower())
         assert sorted(finding.tags, key=str.casefold) == sorted(["malicious", technique], key=str.casefold)
@@ -350,7 +350,7 @@ async def test_an_untagged_finding_stops_marking_rows_after_restart_and_export_c
         pane = app.workbench.pane
         await wait_for(pilot, lambda: pane.view.result is not None and len(pane.view.result.values) == 2
                        and not pane.view.loading, what="the case pane")
-        index = next(i for i, r in enumerate(pane.view.result.values) if r[0] == ["malicious"])
+        index = next(i for i, r in enumerate(pane.view.result.values) if r[0] == "malicious")
         pane.table.move_cursor(row=pane.display_rows().index(index))
         await pilot.press("n")
         await wait_for(pilot, lambda: app.screen.query("#prompt-input"), what="the note prompt")

@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from collectors.result import HuntbenchError, QueryResult
 from collectors.sources import CancelToken, EsqlSource
 from hunts.library import ESQL, OSQUERY, Hunt, HuntLibrary, HuntQuery
-from tui.case_gateway import CASE_WIDTHS, CaseGateway, findings_result
+from tui.case_gateway import CASE_WIDTHS, CaseGateway, findings_result, tags_of
 from tui.finding_context import local_scan_host, local_scan_source, pivot_steps, resolve_rows
 from tui.escape import as_text, clip, visible
 from tui.keys import WORKBENCH_KEYS, bindings
@@ -622,7 +622,7 @@ class WorkbenchScreen(Screen):
         row = self.pane.selected_row()
         if row is None:
             return
-        finding_id, current = row["finding"], list(row.get("tags") or [])
+        finding_id, current = row["finding"], tags_of(row)
         what = f"finding {finding_id}: replace all its tags with" if replace else f"finding {finding_id}"
 
         def done(choice: TagChoice | None) -> None:
@@ -665,7 +665,7 @@ class WorkbenchScreen(Screen):
         if view.language != CASE_LANGUAGE or row is None:
             self.bench.notify_line("x removes a tag in the Case pane (c shows it)", severity="warning")
             return
-        tags = list(row.get("tags") or [])
+        tags = tags_of(row)
         if not tags:
             return
         finding_id = row["finding"]

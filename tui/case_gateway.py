@@ -89,6 +89,12 @@ def short_time(iso: str | None) -> str:
     return f"{iso[:10]} {iso[11:16]}" if iso and len(iso) >= 16 else (iso or "")
 
 
+def tags_of(row: dict) -> list[str]:
+    """The tags of a Case pane row (shown joined by ``, ``; a tag never holds a comma)."""
+    text = row.get("tags") or ""
+    return [t for t in str(text).split(", ") if t]
+
+
 def findings_result(findings: list[Any]) -> QueryResult:
     """The Case pane's table: one row per finding, in :data:`CASE_COLUMNS` order."""
     values = []
@@ -97,7 +103,7 @@ def findings_result(findings: list[Any]) -> QueryResult:
         note_texts = [str(getattr(n, "text", n)) for n in notes]
         hosts = list(getattr(f, "hosts", []) or [])
         values.append([
-            list(getattr(f, "tags", []) or []),
+            ", ".join(getattr(f, "tags", []) or []),
             ", ".join(hosts),
             key_value(f),
             short_time(getattr(f, "first_seen", None)),
