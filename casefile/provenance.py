@@ -157,10 +157,10 @@ def derived_steps(source_kind: str, query: str | None, params: Mapping[str, Any]
                   key_fields: Iterable[str]) -> list[dict[str, Any]]:
     """The pivot path that can be told from an older finding's query and parameters."""
     keys = list(key_fields)
-    last = {"label": query_label(source_kind, query), "query": query, "on": {}}
+    last: dict[str, Any] = {"label": query_label(source_kind, query), "query": query, "on": {}}
     if not params:
         return [last]
-    first = {"label": EARLIER_STEPS, "query": None,
+    first: dict[str, Any] = {"label": EARLIER_STEPS, "query": None,
              "on": {param_field(k, query, keys): v for k, v in params.items()}}
     return [first, last]
 

@@ -25,9 +25,24 @@ from casefile import schema
 from casefile.errors import CaseError, sqlite_errors
 from casefile.identity import _finding_id, check_source_kind, identifying_fields
 from casefile.paths import check_file, resolve_case_path
-from casefile.provenance import clean_steps, derived_steps, key_values, loads_list, machines, path_text, resolved_times
+from casefile.provenance import (
+    clean_steps,
+    derived_steps,
+    key_values,
+    loads_list,
+    machines,
+    path_text,
+    resolved_times,
+)
 from casefile.tags import normalise_tags, tag_key
-from casefile.values import clean_source, clean_text, display_text, dumps, now_iso, parse_time
+from casefile.values import (
+    clean_source,
+    clean_text,
+    display_text,
+    dumps,
+    now_iso,
+    parse_time,
+)
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 BUSY_ENV = "HUNTBENCH_CASE_BUSY_TIMEOUT"

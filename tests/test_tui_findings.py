@@ -21,7 +21,13 @@ from casefile import open_case
 from casefile.values import parse_time
 from collectors.sources import DataSpec, OfflineSource, sample_source
 from hunts import load_library
-from tests.tui_support import answer_key, planted_chain, screen_text, wait_for, wait_idle
+from tests.tui_support import (
+    answer_key,
+    planted_chain,
+    screen_text,
+    wait_for,
+    wait_idle,
+)
 from tui.app import HuntbenchApp
 from tui.screens.query import QueryScreen
 

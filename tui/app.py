@@ -25,8 +25,13 @@ from collectors.result import HuntbenchError, QueryResult
 from collectors.sources import CancelToken, EsqlSource
 from hunts.library import ESQL, OSQUERY, Hunt, HuntLibrary, HuntQuery
 from tui.case_gateway import CASE_WIDTHS, CaseGateway, findings_result, tags_of
-from tui.finding_context import local_scan_host, local_scan_source, pivot_steps, resolve_rows
 from tui.escape import as_text, clip, visible
+from tui.finding_context import (
+    local_scan_host,
+    local_scan_source,
+    pivot_steps,
+    resolve_rows,
+)
 from tui.keys import WORKBENCH_KEYS, bindings
 from tui.model import View
 from tui.pane import QueryFinished, ResultPane, describe_error
