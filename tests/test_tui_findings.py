@@ -14,6 +14,7 @@ import random
 import socket
 from datetime import datetime, timezone
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
@@ -406,3 +407,51 @@ async def test_e_asks_before_overwriting_an_existing_file(sample, library, tmp_p
         await ask_to_export(pilot, app, target, "y")
         await wait_for(pilot, lambda: app.last_export is not None, what="the export")
     assert json.loads(read_csv(target)[0]["tag"]) == ["suspicious"]
+
+
+async def test_a_hunt_without_declared_pivots_still_records_the_hosts_behind_a_stats_row(data, library, tmp_path):
+    """The general rule: the view's own query up to its STATS, narrowed to the row's keys."""
+    from hunts.library import parse_hunt
+
+    chain = planted_chain(key=data["key"], most_agents=True)
+    seed_q1 = library.default.queries[0].text
+    toml = tmp_path / "no_pivots.toml"
+    toml.write_text(f'''[hunt]
+author = "test"
+description = "The DPKG/RPM hunt's first query, without huntbench pivots"
+integration = ["endpoint"]
+uuid = "{uuid4()}"
+name = "Rare package files (no pivots)"
+language = ["ES|QL"]
+license = "Elastic License v2"
+query = [\'\'\'{seed_q1}\'\'\']
+''', encoding="utf-8")
+    hunt = parse_hunt(toml.read_text(encoding="utf-8"), toml)
+    assert hunt.pivots == []
+    app = make_app(tmp_path, data["source"], library, hunt=hunt)
+    async with app.run_test(size=BIG) as pilot:
+        await wait_idle(pilot, app)
+        await select(pilot, app, **{"file.name": chain["file.name"], "process.executable": chain["process.executable"]})
+        await tag(pilot, app, "2", "suspicious")
+    with open_case(tmp_path / "case.db", create=False) as case:
+        (finding,) = case.findings()
+    agents = chain["pivot_agents"]
+    assert sorted(finding.agents) == sorted(a[3] for a in agents)
+    assert sorted(finding.hosts) == sorted(a[4] for a in agents)
+    assert finding.first_seen == min(parse_time(a[1]) for a in agents)
+    assert finding.last_seen == max(parse_time(a[2]) for a in agents)
+
+
+def test_the_events_behind_a_row_keep_the_query_text_and_pass_values_as_parameters():
+    from tui.finding_context import events_behind, split_pipeline
+
+    hostile = 'x" | eval pwned = 1 // ' + str(uuid4())
+    query = 'from logs-*\n| keep a.b, c.d\n| where msg == "a | b" // not | a pipe\n| stats n = count() by a.b, c.d'
+    assert split_pipeline(query) == ["from logs-*", "keep a.b, c.d", 'where msg == "a | b" // not | a pipe',
+                                     "stats n = count() by a.b, c.d"]
+    text, params = events_behind(query, {"n": 3, "a.b": hostile, "c.d": None}, ("agent.id",))
+    assert hostile not in text and params == {"k0": hostile}
+    assert text == ('from logs-*\n| where msg == "a | b" // not | a pipe\n| where a.b == ?k0 and c.d is null\n'
+                    "| stats first_seen = min(@timestamp), last_seen = max(@timestamp) by agent.id\n"
+                    "| sort first_seen asc\n| limit 100")
+    assert events_behind("from logs-* | limit 5", {"a.b": 1}, ("agent.id",)) is None

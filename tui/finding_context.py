@@ -10,7 +10,10 @@ tagged row takes along (see casefile/provenance.py for how the case file uses it
 * for a row that names no host or agent and whose path does not either: the hosts, agents
   and first/last seen times *behind* it, by running the hunt's declared pivot from this
   view -- the query that answers "which agents wrote this file" -- through the same source,
-  the row's values as query parameters, over the view's time window;
+  the row's values as query parameters, over the view's time window. A hunt that declares
+  no pivot for the view gets the general form of the same question (:func:`events_behind`):
+  the view's own query up to its ``STATS``, narrowed to the row's group keys, counted by
+  ``agent.id, host.name``;
 * for the local scan: the host (or image) it read.
 """
 
@@ -24,7 +27,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from collectors.result import QueryResult
 from hunts.library import OSQUERY, Hunt
 from tui.model import View
-from tui.pivots import PivotUnavailable, declared_pivot
+from tui.pivots import PivotUnavailable, declared_pivot, quote_name
 from tui.window import carry_window
 
 RESOLVE_LIMIT = 200
@@ -92,6 +95,83 @@ def _gather(result: QueryResult) -> dict[str, Any] | None:
             "last_seen": last_times[-1] if last_times else None, "time_desc": "First seen"}
 
 
+_BEHIND = "\n| stats first_seen = min(@timestamp), last_seen = max(@timestamp) by {by}\n| sort first_seen asc\n| limit 100"
+_DROPPED = ("keep", "drop", "sort")
+"""Commands left out before the STATS: ``keep``/``drop`` only narrow the columns (and may
+drop ``host.name``), ``sort`` does not change which events there are."""
+
+
+def split_pipeline(query: str) -> list[str]:
+    """ES|QL's commands: the text split at ``|`` outside strings and comments."""
+    commands, start, i, n = [], 0, 0, len(query)
+    while i < n:
+        if query.startswith('"""', i):
+            end = query.find('"""', i + 3)
+            i = n if end < 0 else end + 3
+        elif query[i] == '"':
+            i += 1
+            while i < n and query[i] != '"':
+                i += 2 if query[i] == "\\" else 1
+            i += 1
+        elif query.startswith("//", i):
+            end = query.find("\n", i)
+            i = n if end < 0 else end
+        elif query.startswith("/*", i):
+            end = query.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif query[i] == "|":
+            commands.append(query[start:i])
+            start = i = i + 1
+        else:
+            i += 1
+    commands.append(query[start:])
+    return [c.strip() for c in commands if c.strip()]
+
+
+def _command_word(command: str) -> str:
+    return command.split(None, 1)[0].lower() if command.split() else ""
+
+
+def events_behind(query: str | None, row: Mapping[str, Any], by: Sequence[str]) -> tuple[str, dict[str, Any]] | None:
+    """The query for the events behind an aggregate row, and its parameters; None when the
+    view's query has no ``STATS`` or the row no group key.
+
+    Group keys are the row's document fields (dotted names, as the case file's identity
+    rule calls them); their values travel as parameters ``?k0, ?k1 ...``.
+    """
+    commands = split_pipeline(query or "")
+    stats = next((i for i, c in enumerate(commands) if _command_word(c) == "stats"), None)
+    if stats is None or stats == 0:
+        return None
+    keys = [c for c in row if "." in c and "(" not in c and " " not in c and not isinstance(row[c], list)]
+    if not keys:
+        return None
+    params: dict[str, Any] = {}
+    conditions = []
+    for n, column in enumerate(keys):
+        if row[column] is None:
+            conditions.append(f"{quote_name(column)} is null")
+        else:
+            params[f"k{n}"] = row[column]
+            conditions.append(f"{quote_name(column)} == ?k{n}")
+    kept = [c for c in commands[:stats] if _command_word(c) not in _DROPPED or c is commands[0]]
+    text = "\n| ".join(kept) + f"\n| where {' and '.join(conditions)}" + _BEHIND.format(by=", ".join(by))
+    return text, params
+
+
+def _run_behind(view: View, row: Mapping[str, Any], run: Run) -> dict[str, Any] | None:
+    """The general lookup: by agent and host, else (no ``host.name`` in the data) by agent."""
+    for by in (("agent.id", "host.name"), ("agent.id",)):
+        built = events_behind(view.query, row, by)
+        if built is None:
+            return None
+        try:
+            return _gather(run(*built))
+        except Exception:  # noqa: BLE001 - e.g. unknown column host.name: try the narrower one
+            continue
+    return None
+
+
 def resolve_rows(hunt: Hunt | None, view: View, rows: Sequence[Mapping[str, Any]],
                  steps: Sequence[Mapping[str, Any]], run: Run) -> tuple[list[dict[str, Any] | None], list[str]]:
     """For each row, what the hunt's declared pivot says is behind it (None: not needed or
@@ -99,8 +179,6 @@ def resolve_rows(hunt: Hunt | None, view: View, rows: Sequence[Mapping[str, Any]
     out: list[dict[str, Any] | None] = [None] * len(rows)
     notices: list[str] = []
     pivots = hunt.pivots_from(view.name) if hunt else []
-    if not pivots:
-        return out, notices
     done = 0
     for i, row in enumerate(rows):
         if _names_machine(row, steps):
@@ -108,11 +186,13 @@ def resolve_rows(hunt: Hunt | None, view: View, rows: Sequence[Mapping[str, Any]
         if done >= RESOLVE_LIMIT:
             notices.append(f"hosts of {len(rows) - i} more rows not looked up (at most {RESOLVE_LIMIT} per tag)")
             break
+        declared = False
         for pivot in pivots:
             try:
                 request = declared_pivot(pivot, dict(row))
             except PivotUnavailable:
                 continue
+            declared = True
             done += 1
             try:
                 result = run(carry_window(request.query, view.query), request.params)
@@ -123,6 +203,9 @@ def resolve_rows(hunt: Hunt | None, view: View, rows: Sequence[Mapping[str, Any]
             if gathered is not None:
                 out[i] = gathered
                 break
+        if not declared:
+            done += 1
+            out[i] = _run_behind(view, row, run)
     return out, notices
 
 
