@@ -378,7 +378,10 @@ class WorkbenchScreen(Screen):
             return
         body = json.dumps({"id": finding.id, "tags": list(finding.tags),
                            "notes": [str(getattr(n, "text", n)) for n in getattr(finding, "notes", [])],
-                           "hunt": getattr(finding, "hunt_name", None), "row": finding.row},
+                           "hunt": getattr(finding, "hunt_name", None), "host.name": finding.hosts,
+                           "agent.id": finding.agents, "first_seen": finding.first_seen,
+                           "last_seen": finding.last_seen, "pivot_path": finding.pivot_path,
+                           "source": finding.source, "row": finding.row},
                           indent=2, ensure_ascii=False, default=str)
         self.app.push_screen(TextScreen(f"finding {finding_id}", body))
 
