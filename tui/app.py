@@ -604,6 +604,8 @@ class WorkbenchScreen(Screen):
         depth = next((i for i, v in enumerate(pane.stack) if v is view), None)
         stack = pane.stack[: depth + 1] if depth is not None else [view]
         steps = pivot_steps(stack)
+        if len(rows) >= 5 and view.language == ESQL:
+            app.notify_line(f"tagging {len(rows)} rows: looking up the hosts behind them…")
         resolved, notices = await app.resolve_context(view, rows, steps)
         default_hosts = [h for h in [app.local_scan_host()] if h] if view.language == OSQUERY else []
         try:
@@ -631,7 +633,7 @@ class WorkbenchScreen(Screen):
         if row is None:
             return
         finding_id, current = row["finding"], tags_of(row)
-        what = f"finding {finding_id}: replace all its tags with" if replace else f"finding {finding_id}"
+        what = f"finding {finding_id}: replace all its tags with" if replace else f"finding {finding_id}: add a tag"
 
         def done(choice: TagChoice | None) -> None:
             if choice is not None:
