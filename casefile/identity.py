@@ -31,8 +31,9 @@ from typing import Any, Mapping
 
 from casefile.errors import CaseError
 from casefile.values import parse_time
+from collectors.interface import SourceKind
 
-SOURCE_KINDS = ("offline", "elastic", "osquery")
+SOURCE_KINDS = tuple(kind.value for kind in SourceKind)
 ID_VERSION = "huntbench-finding/1"
 ID_LENGTH = 20
 """Hex characters kept of the SHA-256 (80 bits: no collision in any real case)."""

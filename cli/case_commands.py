@@ -21,7 +21,7 @@ from casefile.ingest import parse_results
 from casefile.tags import normalise_tags
 from casefile.values import clean_source
 from cli.output import echo
-from collectors.result import HuntbenchError
+from collectors.interface import HuntbenchError
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 

@@ -14,7 +14,7 @@ import click
 
 from cli.hunt_commands import find_hunt, hunts_option
 from cli.output import echo, format_result, json_text
-from collectors.result import HuntbenchError
+from collectors.interface import HuntbenchError
 
 FORMATS = click.Choice(["table", "json", "csv", "tsv", "txt"])
 
@@ -42,9 +42,9 @@ def osquery_options(func):
 
 
 def _run(sql: str, root, backend: str, socket, timeout: float):
-    from collectors.osquery import run_osquery
+    from collectors.sources import open_scan
 
-    result = run_osquery(sql, backend=backend, root=root, socket=socket, timeout=timeout)
+    result = open_scan(backend=backend, root=root, socket=socket, timeout=timeout).run(sql)
     for notice in result.notices:
         click.echo(f"note: {notice}", err=True)
     return result

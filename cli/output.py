@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from collectors.result import QueryResult
+from collectors.interface import QueryResult
 
 
 def cell_text(value: Any) -> str:

@@ -21,8 +21,10 @@ from typing import Iterable
 
 import platformdirs
 
-ESQL = "ES|QL"
-OSQUERY = "osquery SQL"
+from collectors.interface import Language
+
+ESQL = Language.ESQL
+OSQUERY = Language.OSQUERY
 
 _FIRST_WORD = re.compile(r"[A-Za-z_]+")
 _STRAY_LANGUAGE_LINE = re.compile(r"\A\s*(?:sql|esql|es\|ql|eql)\s*\n", re.IGNORECASE)

@@ -323,14 +323,18 @@ async def test_esc_cancels_a_running_query_and_its_late_result_is_dropped(make_a
         """The real sample source, held back until the test lets it answer (a slow cluster)."""
 
         kind = "offline"
+        language = "ES|QL"
 
         def describe(self):
             return sample.describe()
 
-        def esql(self, query, params=None, *, cancel=None, progress=None):
+        def warm(self):
+            sample.warm()
+
+        def run(self, query, params=None, *, cancel=None, progress=None):
             if params:  # pivots wait; the hunt's own queries answer at once
                 release.wait(10)
-            return sample.esql(query, params, cancel=cancel, progress=progress)
+            return sample.run(query, params, cancel=cancel, progress=progress)
 
     app = make_app(source=Held())
     async with app.run_test(size=BIG) as pilot:

@@ -19,8 +19,8 @@ from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from collectors.result import HuntbenchError, QueryResult
-from collectors.sources import CancelToken, EsqlSource
+from collectors.interface import CancelToken, Language, QueryResult, Source, SourceKind
+from collectors.sources import SourceRouter, open_scan, sample_source, warm_source
 from hunts.library import ESQL, OSQUERY, Hunt, HuntLibrary, HuntQuery
 from tui.case_gateway import CaseGateway, findings_result
 from tui.escape import as_text, clip, visible
@@ -128,7 +128,7 @@ class WorkbenchScreen(Screen):
                         case_query=q.index, index_patterns=q.index_patterns)
         if q.language == OSQUERY:
             return View(name="scan", title=f"Q{q.index + 1} local osquery scan", query=q.text,
-                        language=OSQUERY, source_kind="osquery", case_query=q.index)
+                        language=OSQUERY, source_kind=SourceKind.OSQUERY, case_query=q.index)
         return View(name=f"query:{q.index}", title=q.title, query=None, language=q.language,
                     case_query=q.index, error=f"query {q.index} is {q.language}: not supported")
 
@@ -721,11 +721,12 @@ class HuntbenchApp(App):
     show_timings = True
     """Elapsed times in status lines (off for snapshot tests, whose pictures must not move)."""
 
-    def __init__(self, *, source: EsqlSource, library: HuntLibrary | None, hunt: Hunt | None,
+    def __init__(self, *, source: Source, library: HuntLibrary | None, hunt: Hunt | None,
                  case_path: str | Path | None = None, osquery_backend: str = "builtin",
                  scan_root: str | Path | None = None, startup_notice: str | None = None) -> None:
         super().__init__()
-        self.source = source
+        self.sources = SourceRouter(source, open_scan(backend=osquery_backend, root=scan_root))
+        """Every query reaches its source through here, chosen by the query's language."""
         self.library = library
         self.hunt = hunt
         self.case = CaseGateway(case_path)
@@ -735,9 +736,16 @@ class HuntbenchApp(App):
         self.last_export: tuple[Path, int] | None = None
         self.notifications_shown: list[str] = []
 
-    def on_load(self) -> None:
-        from tui.launch import warm_source
+    @property
+    def source(self) -> Source:
+        """The workbench's ES|QL data: offline, the sample or a cluster."""
+        return self.sources.for_language(Language.ESQL)
 
+    @source.setter
+    def source(self, source: Source) -> None:
+        self.sources.use(source)
+
+    def on_load(self) -> None:
         warm_source(self.source)
 
     def get_default_screen(self) -> Screen:
@@ -776,9 +784,7 @@ class HuntbenchApp(App):
             return str(self.case.path)
 
     def source_label(self, view: View) -> str:
-        if view.language == OSQUERY:
-            return f"osquery ({self.osquery_backend}) on this host"
-        return self.source.describe()
+        return self.sources.for_language(view.language).describe()
 
     def default_export_path(self) -> Path:
         """``<case>-findings.csv`` beside the case file, never over an existing file."""
@@ -798,7 +804,7 @@ class HuntbenchApp(App):
         from casefile import finding_id
 
         result = result or view.result
-        if result is None or view.source_kind not in ("offline", "elastic", "osquery"):
+        if result is None or view.source_kind not in set(SourceKind):
             return []
         hunt = self.hunt.uuid if self.hunt else None
         names = result.column_names
@@ -815,19 +821,12 @@ class HuntbenchApp(App):
 
     def run_view_query(self, view: View, token: CancelToken, progress: Callable[[str], None]) -> QueryResult:
         """Called in a worker thread: the one place a view's query reaches a source."""
-        if view.language == ESQL:
-            return self.source.esql(view.query or "", view.params or None, cancel=token, progress=progress)
-        if view.language == OSQUERY:
-            from collectors.osquery import run_osquery
-
-            return run_osquery(view.query or "", backend=self.osquery_backend, root=self.scan_root)
         if view.language == CASE_LANGUAGE:
             return findings_result(self.case.call_sync(lambda c: c.findings()))
-        raise HuntbenchError(f"{view.language} queries are not supported")
+        return self.sources.run(view.language, view.query or "", view.params or None, cancel=token,
+                                progress=progress)
 
     def switch_to_sample(self) -> None:
-        from collectors.sources import sample_source
-
         self.source = sample_source()
         self.workbench.run_worker(self.workbench.load_hunt(self.hunt), exclusive=True, group="load-hunt")
 

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from collectors.result import Column, QueryResult
+from collectors.interface import Column, QueryResult
 from tui.escape import visible
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.result import Column, QueryResult
+from collectors.interface import Column, Language, QueryResult, SourceKind
 from tui.escape import clip, visible
 
 # Columns whose small values mean "rare": the hunts' `stats cc = count()` and the pivots'
@@ -43,8 +43,8 @@ class View:
     query: str | None
     """ES|QL (or osquery SQL for the scan) that fills the view; None for the case pane."""
     params: dict[str, Any] = field(default_factory=dict)
-    language: str = "ES|QL"
-    source_kind: str = "offline"
+    language: str = Language.ESQL
+    source_kind: str = SourceKind.OFFLINE
     case_query: int | str | None = None
     """What the case file records as the query of a finding from this view."""
     result: QueryResult | None = None

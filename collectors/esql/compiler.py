@@ -105,6 +105,18 @@ class Compiler:
 
     # ------------------------------------------------------------ services for expressions
 
+    def compile_call(self, node: ast.FunctionCall, scope: Scope) -> Typed:
+        """A function call, for :class:`ExprCompiler` (functions.py builds on expressions.py)."""
+        from collectors.esql.functions import compile_call
+
+        return compile_call(self.ec, node, scope)
+
+    def convert(self, node: ast.Expr, scope: Scope, value: Typed, target: str) -> Typed:
+        """A ``::type`` cast, for :class:`ExprCompiler`."""
+        from collectors.esql.functions import convert
+
+        return convert(self.ec, node, scope, value, target)
+
     def ident(self) -> str:
         self._n += 1
         return f"c{self._n}"

@@ -395,14 +395,12 @@ class ExprCompiler:
         target = CAST_NAMES.get(node.type.lower())
         if target is None:
             raise QueryError(f"Unsupported conversion to type [{node.type.upper()}]", *node.pos)
-        from collectors.esql.functions import convert
-
-        return convert(self, node, scope, self.compile(node.operand, scope), target)
+        return self.c.convert(node, scope, self.compile(node.operand, scope), target)
 
     def _FunctionCall(self, node: ast.FunctionCall, scope: Scope) -> Typed:
-        from collectors.esql.functions import compile_call
-
-        return compile_call(self, node, scope)
+        # Functions live in functions.py, which builds on this module; the compiler knows
+        # both, so calls go through it rather than this module importing functions.py.
+        return self.c.compile_call(node, scope)
 
 
 def _sqlt(t: str) -> str:
