@@ -43,5 +43,5 @@ def test_dpkg_hunt_and_a_pivot_on_a_real_cluster(source):
     params = {name: row[column] for name, column in pivot.params.items()}
     result = source.esql(pivot.query, params)
     assert [c.name for c in result.columns] == ["events", "first_seen", "last_seen", "agent.id", "host.name"]
-    if first.values:
-        assert result.values, "a row of query 0 must lead to at least one agent"
+    # A real row of query 0 leads to at least one agent; the made-up row (an empty cluster) to none.
+    assert bool(result.values) is bool(first.values)

@@ -149,8 +149,8 @@ async def test_tagging_through_the_ui_lands_in_the_case_file_and_marks_rows(make
         await pilot.press("2")
         await wait_idle(pilot, app)
         await filter_to(pilot, app, chain["process.command_line"])
-        if bench.pane.view.visible_rows():
-            assert "○" in screen_text(app)
+        assert bench.pane.view.visible_rows(), "the tagged command line is among the rare commands"
+        assert "○" in screen_text(app)
         # The Case pane lists the finding with its tag and note.
         await pilot.press("c")
         await wait_for(pilot, lambda: bench.pane.view.result is not None and bench.pane.view.result.values and not bench.pane.view.loading,
