@@ -7,7 +7,7 @@ small flaws (a stray ``sql`` line before ``from``, upper-case keywords, trailing
 those are tolerated. A file that cannot be read is reported and skipped, never fatal.
 
 huntbench's pivots live in an extra ``[huntbench.pivots.ID]`` table that Elastic's own
-loader ignores; see README.md, "Declaring pivots".
+loader ignores; see docs/hunts.md, "Declaring pivots".
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Runs only when HUNTBENCH_ES_URL is set (and ELASTIC_API_KEY, unless the URL needs no
 credentials: set HUNTBENCH_ES_NO_AUTH=1). Optional: HUNTBENCH_ES_CA_CERTS. Nothing is
-written to the cluster. See README, "Testing against a real cluster".
+written to the cluster. See docs/elasticsearch.md, "Testing against a real cluster".
 """
 
 from __future__ import annotations
