@@ -98,7 +98,7 @@ def case_tag(ctx, case_path, tags, note, hunt_key, hunt_dirs, query, source, sou
 
 def _read_input(from_json: str) -> tuple[str, bytes]:
     if from_json == "-":
-        return "stdin", click.get_binary_stream("stdin").read()
+        return "stdin", click.get_binary_stream("stdin").read()  # type: ignore[operator]  # click 8.5 types get_*_stream as object
     path = Path(from_json).expanduser()
     try:
         return str(path), path.read_bytes()
@@ -162,7 +162,7 @@ def case_untag(ctx, case_path, finding_id, tags) -> None:
 def case_note(ctx, case_path, finding_id, text) -> None:
     """Add a note to a finding (ID or a unique prefix of it); TEXT - reads stdin."""
     if text == "-":
-        text = click.get_text_stream("stdin").read()
+        text = click.get_text_stream("stdin").read()  # type: ignore[operator]  # click 8.5 types get_*_stream as object
     with _open(ctx, case_path) as opened:
         fid = opened.resolve_id(finding_id)
         opened.add_note(fid, text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -97,7 +98,7 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
     """
     h = find_hunt(key, hunt_dirs)
     source = source_from(source_kwargs)
-    outputs = []
+    outputs: list[Any] = []
     for q in h.esql_queries:
         result = source.run(q.text)
         emit_warnings([f"query {q.index}: {w}" for w in result.warnings])
@@ -124,7 +125,7 @@ def esql(query: str, params, fmt: str, **source_kwargs) -> None:
     QUERY may be @FILE to read it from a file, or - for standard input.
     """
     if query == "-":
-        query = click.get_text_stream("stdin").read()
+        query = click.get_text_stream("stdin").read()  # type: ignore[operator]  # click 8.5 types get_*_stream as object
     elif query.startswith("@"):
         try:
             query = Path(query[1:]).read_text(encoding="utf-8")

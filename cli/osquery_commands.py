@@ -9,6 +9,7 @@ backend that answered) go to stderr as ``note: ...``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -69,7 +70,7 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
     queries = hunt.osquery_queries
     if not queries:
         raise HuntbenchError(f"hunt {hunt.name!r} has no osquery SQL query (try: huntbench hunt run)")
-    outputs = []
+    outputs: list[Any] = []
     backend_used = None
     for query in queries:
         result = _run(query.text, root, backend, socket, timeout)
@@ -97,7 +98,7 @@ def osquery(sql: str, root, backend: str, socket, timeout: float, fmt: str) -> N
     it prints {"columns": [{"name", "type"}], "values": [[...]]}.
     """
     if sql == "-":
-        sql = click.get_text_stream("stdin").read()
+        sql = click.get_text_stream("stdin").read()  # type: ignore[operator]  # click 8.5 types get_*_stream as object
     elif sql.startswith("@"):
         path = Path(sql[1:])
         try:

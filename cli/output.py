@@ -95,4 +95,4 @@ def echo(text: str) -> None:
         click.echo(text)
     except BrokenPipeError:
         sys.stderr.close()
-        raise SystemExit(0)
+        raise SystemExit(0) from None

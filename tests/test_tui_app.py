@@ -281,8 +281,9 @@ async def test_hostile_strings_are_shown_literally_and_never_reach_the_terminal(
             await pilot.press("escape", "escape")
         # Rich markup in data never becomes a live link.
         update = app.screen._compositor.render_update(full=True)
-        from rich.console import Console
         import io
+
+        from rich.console import Console
 
         console = Console(file=io.StringIO(), force_terminal=True, width=BIG[0], height=BIG[1])
         assert not [s for s in console.render(update) if s.style and s.style.link]
@@ -391,9 +392,11 @@ async def test_help_lists_every_key_and_the_palette_names_category_action(make_a
         rendered = screen_text(app)
         for key in WORKBENCH_KEYS[:6]:
             assert key.description[:30] in " ".join(rendered.split())
-        from tui.screens.help import help_table
-        from rich.console import Console
         import io
+
+        from rich.console import Console
+
+        from tui.screens.help import help_table
 
         console = Console(file=io.StringIO(), width=200, record=True)
         console.print(help_table())

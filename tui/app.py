@@ -357,7 +357,8 @@ class WorkbenchScreen(Screen):
         finding_id = row.get("finding")
         self.run_worker(self._show_finding(finding_id), exclusive=True, group="finding")
 
-    async def _show_finding(self, finding_id: str) -> None:
+    async def _show_finding(self, finding_id: Any) -> None:
+        """The finding's stored record in the text viewer (``finding_id`` as the row holds it)."""
         try:
             finding = await self.bench.case.call(lambda c: c.finding(finding_id))
         except Exception as exc:  # noqa: BLE001
@@ -570,7 +571,8 @@ class WorkbenchScreen(Screen):
         if view.language == CASE_LANGUAGE:
             self.retag_finding()
             return
-        indices = sorted(view.marked) or ([pane.selected_index()] if pane.selected_index() is not None else [])
+        selected = pane.selected_index()
+        indices = sorted(view.marked) or ([selected] if selected is not None else [])
         if not indices:
             return
         what = f"{len(indices)} marked rows" if view.marked else "the selected row"

@@ -147,8 +147,9 @@ class View:
         if column is None:
             return rows
         col = names.index(column)
-        freq = Counter(_hashable(self.result.values[i][col]) for i in rows)
-        return sorted(rows, key=lambda i: freq[_hashable(self.result.values[i][col])])
+        values = self.result.values
+        freq = Counter(_hashable(values[i][col]) for i in rows)
+        return sorted(rows, key=lambda i: freq[_hashable(values[i][col])])
 
     def rare_basis(self) -> str | None:
         """What rare-first orders by, for the status line."""
@@ -181,10 +182,10 @@ class View:
     def status(self, timings: bool = True) -> str:
         """The one-line summary under the table (plain text; the caller escapes)."""
         if self.loading:
-            shown = [f"running… {self.elapsed_running:.1f} s" if timings and self.elapsed_running >= 0.3 else "running…"]
+            running = [f"running… {self.elapsed_running:.1f} s" if timings and self.elapsed_running >= 0.3 else "running…"]
             if self.progress:
-                shown.append(self.progress)
-            return " · ".join(shown) + "  (esc cancels)"
+                running.append(self.progress)
+            return " · ".join(running) + "  (esc cancels)"
         if self.error:
             return "error"
         if self.result is None:

@@ -23,8 +23,8 @@ from urllib.parse import unquote
 
 from elasticsearch import ApiError
 
-from collectors.result import Cancelled, Column, QueryResult, SourceError
 from collectors.interface import CancelToken, Language, Params, Progress, SourceKind
+from collectors.result import Cancelled, Column, QueryResult, SourceError
 
 from .client import Cluster
 from .errors import error_type_reason

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 import duckdb

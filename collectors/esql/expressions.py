@@ -242,10 +242,10 @@ class ExprCompiler:
             return Typed(literal_sql(text, "ip"), "ip", const=True, value=text)
         if target in NUMERIC:
             try:
-                value = float(text) if target == "double" else int(text)
+                number = float(text) if target == "double" else int(text)
             except ValueError:
                 raise QueryError(f"Cannot convert string [{text}] to [{target.upper()}]", *node.pos) from None
-            return Typed(literal_sql(value, target), target, const=True, value=value)
+            return Typed(literal_sql(number, target), target, const=True, value=number)
         if target == "boolean":
             return Typed(literal_sql(text.lower() == "true", "boolean"), "boolean", const=True, value=text.lower() == "true")
         return const
