@@ -21,7 +21,7 @@ from casefile.ingest import parse_results
 from casefile.tags import normalise_tags
 from casefile.values import clean_source
 from cli.output import echo
-from collectors.interface import HuntbenchError
+from collectors.interface import HuntbenchError, Language, SourceKind
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
@@ -116,10 +116,10 @@ def _guess_kind(source: str | None, results) -> str:
     osquery, anything else offline data."""
     lowered = (source or "").strip().lower()
     if lowered.startswith(("http://", "https://")):
-        return "elastic"
-    if lowered.startswith("osquery") or (results and all(r.language == "osquery SQL" for r in results)):
-        return "osquery"
-    return "offline"
+        return SourceKind.ELASTIC.value
+    if lowered.startswith("osquery") or (results and all(r.language == Language.OSQUERY for r in results)):
+        return SourceKind.OSQUERY.value
+    return SourceKind.OFFLINE.value
 
 
 def _hunt(key: str | None, hunt_dirs) -> tuple[str | None, str | None, list[str]]:
