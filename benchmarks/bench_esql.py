@@ -153,7 +153,8 @@ def main() -> None:
         sql = HAND_SQL[i].format(since=since, **tables)
         cur = catalog.con.cursor()
         (engine_s, result), (duck_s, hand) = interleaved(
-            [lambda: run_esql(text, catalog, now=now), lambda: cur.execute(sql).fetchall()], args.runs)
+            [lambda: run_esql(text, catalog, now=now), lambda: cur.execute(sql).fetchall()],  # noqa: B023
+            args.runs)  # (both called before the loop moves on)
         assert sorted(map(repr, (tuple(r[:2]) for r in result.values))) == sorted(map(repr, (tuple(r[:2]) for r in hand))), \
             "engine and hand-written SQL disagree"
         jq_s = None

@@ -2,7 +2,7 @@
 
 Public API (the TUI and the CLI use only this): :func:`resolve_case_path`,
 :func:`open_case`, :func:`finding_id`, :data:`FIXED_TAGS`, :class:`Case` and the records
-it returns, :class:`CaseError`. See README "The case file".
+it returns, :class:`CaseError`. See docs/casefile.md.
 """
 
 from casefile.errors import CaseError

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from collectors.result import HuntbenchError
+from collectors.interface import HuntbenchError
 
 
 class CaseError(HuntbenchError):

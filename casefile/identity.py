@@ -31,8 +31,9 @@ from typing import Any, Mapping
 
 from casefile.errors import CaseError
 from casefile.values import parse_time
+from collectors.interface import SourceKind
 
-SOURCE_KINDS = ("offline", "elastic", "osquery")
+SOURCE_KINDS = tuple(kind.value for kind in SourceKind)
 ID_VERSION = "huntbench-finding/1"
 ID_LENGTH = 20
 """Hex characters kept of the SHA-256 (80 bits: no collision in any real case)."""
@@ -47,7 +48,7 @@ TIME_FIELDS = frozenset({"@timestamp"})
 
 def is_identifying(column: str, source_kind: str) -> bool:
     """Whether ``column`` names the thing a row is about (see the module docstring)."""
-    if source_kind == "osquery":
+    if source_kind == SourceKind.OSQUERY:
         return column in OSQUERY_IDENTIFYING
     if "(" in column or " " in column:
         return False
@@ -79,7 +80,7 @@ def _canonical(name: str, value: Any) -> Any:
 def check_source_kind(source_kind: str) -> str:
     if source_kind not in SOURCE_KINDS:
         raise CaseError(f"source kind {source_kind!r} is not one of {', '.join(SOURCE_KINDS)}")
-    return source_kind
+    return str(source_kind)  # a SourceKind member is stored as its plain text
 
 
 def finding_id(

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from collectors.result import HuntbenchError
+from collectors.interface import HuntbenchError
 
 
 @dataclass

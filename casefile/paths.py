@@ -1,6 +1,6 @@
 """Where the case file is, and whether a file there may be opened as one.
 
-Precedence (issue 6): ``--case PATH``, else ``$HUNTBENCH_CASE``, else ``huntbench-case.db``
+Precedence: ``--case PATH``, else ``$HUNTBENCH_CASE``, else ``huntbench-case.db``
 in the current directory. A file that is not SQLite is never handed to SQLite: the header
 is sniffed first, so a mistyped ``--case notes.txt`` cannot be turned into a database.
 """

@@ -286,7 +286,7 @@ class Case:
         tag_list = normalise_tags(tags)
         if not tag_list:
             raise CaseError("give at least one tag (e.g. suspicious)")
-        check_source_kind(source_kind)
+        source_kind = check_source_kind(source_kind)
         note_text = clean_text(note).strip() if note else None
         at, who = now_iso(), current_user()
         shared = {

@@ -21,7 +21,7 @@ from casefile.ingest import parse_results
 from casefile.tags import normalise_tags
 from casefile.values import clean_source
 from cli.output import echo
-from collectors.result import HuntbenchError
+from collectors.interface import HuntbenchError, Language, SourceKind
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
@@ -98,7 +98,7 @@ def case_tag(ctx, case_path, tags, note, hunt_key, hunt_dirs, query, source, sou
 
 def _read_input(from_json: str) -> tuple[str, bytes]:
     if from_json == "-":
-        return "stdin", click.get_binary_stream("stdin").read()
+        return "stdin", click.get_binary_stream("stdin").read()  # type: ignore[operator]  # click 8.5 types get_*_stream as object
     path = Path(from_json).expanduser()
     try:
         return str(path), path.read_bytes()
@@ -116,10 +116,10 @@ def _guess_kind(source: str | None, results) -> str:
     osquery, anything else offline data."""
     lowered = (source or "").strip().lower()
     if lowered.startswith(("http://", "https://")):
-        return "elastic"
-    if lowered.startswith("osquery") or (results and all(r.language == "osquery SQL" for r in results)):
-        return "osquery"
-    return "offline"
+        return SourceKind.ELASTIC.value
+    if lowered.startswith("osquery") or (results and all(r.language == Language.OSQUERY for r in results)):
+        return SourceKind.OSQUERY.value
+    return SourceKind.OFFLINE.value
 
 
 def _hunt(key: str | None, hunt_dirs) -> tuple[str | None, str | None, list[str]]:
@@ -162,7 +162,7 @@ def case_untag(ctx, case_path, finding_id, tags) -> None:
 def case_note(ctx, case_path, finding_id, text) -> None:
     """Add a note to a finding (ID or a unique prefix of it); TEXT - reads stdin."""
     if text == "-":
-        text = click.get_text_stream("stdin").read()
+        text = click.get_text_stream("stdin").read()  # type: ignore[operator]  # click 8.5 types get_*_stream as object
     with _open(ctx, case_path) as opened:
         fid = opened.resolve_id(finding_id)
         opened.add_note(fid, text)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
+
+if TYPE_CHECKING:
+    from collectors.elastic.source import ElasticSource
 
 
 def cluster_options(func: Callable) -> Callable:
@@ -24,14 +27,10 @@ def cluster_options(func: Callable) -> Callable:
     return func
 
 
-def _source(kwargs: dict):
-    from collectors.elastic import connect_source
+def _source(kwargs: dict[str, Any]) -> ElasticSource:
+    from collectors.sources import SourceOptions, open_cluster
 
-    return connect_source(
-        es_url=kwargs.pop("es_url", None), profile=kwargs.pop("profile", None),
-        ca_certs=kwargs.pop("ca_certs", None), insecure=kwargs.pop("insecure", False),
-        request_timeout=kwargs.pop("request_timeout", None), required=True,
-    )
+    return open_cluster(SourceOptions.take(kwargs))
 
 
 def _hunt(key: str | None, hunt_dirs):

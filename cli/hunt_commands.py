@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cli.options import parse_params, source_from, source_options
 from cli.output import echo, emit_warnings, format_result, json_text
-from collectors.result import HuntbenchError, SourceError
+from collectors.interface import HuntbenchError, Language, SourceError
 from hunts import Hunt, load_library
 
 FORMATS = click.Choice(["json", "csv", "tsv", "txt"])
@@ -97,15 +98,15 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
     """
     h = find_hunt(key, hunt_dirs)
     source = source_from(source_kwargs)
-    outputs = []
+    outputs: list[Any] = []
     for q in h.esql_queries:
-        result = source.esql(q.text)
+        result = source.run(q.text)
         emit_warnings([f"query {q.index}: {w}" for w in result.warnings])
         if fmt == "json":
             outputs.append({"query": q.index, "language": q.language, **result.to_json()})
         else:
             outputs.append(f"# query {q.index}: {q.title}\n{format_result(result, fmt)}")
-    skipped = [q for q in h.queries if q.language != "ES|QL"]
+    skipped = [q for q in h.queries if q.language != Language.ESQL]
     for q in skipped:
         hint = " (run it with: huntbench scan)" if q.supported else " (not supported)"
         click.echo(f"note: query {q.index} is {q.language}{hint}", err=True)
@@ -124,13 +125,13 @@ def esql(query: str, params, fmt: str, **source_kwargs) -> None:
     QUERY may be @FILE to read it from a file, or - for standard input.
     """
     if query == "-":
-        query = click.get_text_stream("stdin").read()
+        query = click.get_text_stream("stdin").read()  # type: ignore[operator]  # click 8.5 types get_*_stream as object
     elif query.startswith("@"):
         try:
             query = Path(query[1:]).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"cannot read query file {query[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
     source = source_from(source_kwargs)
-    result = source.esql(query, parse_params(params))
+    result = source.run(query, parse_params(params))
     emit_warnings(result.warnings)
     echo(format_result(result, fmt))

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from collectors.result import HuntbenchError
+from collectors.interface import HuntbenchError
 
 
 class LazyGroup(click.Group):

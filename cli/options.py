@@ -7,7 +7,8 @@ from typing import Any, Callable
 
 import click
 
-from collectors.sources import EsqlSource, open_source
+from collectors.interface import Source, UsageError
+from collectors.sources import SourceOptions, open_source
 
 
 def source_options(func: Callable) -> Callable:
@@ -32,33 +33,18 @@ def source_options(func: Callable) -> Callable:
     return func
 
 
-def source_from(kwargs: dict[str, Any]) -> EsqlSource:
+def source_from(kwargs: dict[str, Any]) -> Source:
     """Build the source the options name; pops them from ``kwargs``.
 
     Offline data when given; else the cluster the flags, environment or config name; else
-    the bundled sample.
+    the bundled sample. Contradicting options are click usage errors.
     """
-    data = kwargs.pop("data", ())
-    mappings = kwargs.pop("mappings", ())
-    sample = kwargs.pop("sample", False)
-    now = kwargs.pop("now", None)
-    es_url = kwargs.pop("es_url", None)
-    profile = kwargs.pop("profile", None)
-    ca_certs = kwargs.pop("ca_certs", None)
-    insecure = kwargs.pop("insecure", False)
-    request_timeout = kwargs.pop("request_timeout", None)
-    if data and sample:
-        raise click.UsageError("give --data or --sample, not both")
-    if (data or sample) and (es_url or profile):
-        raise click.UsageError("give offline data (--data/--sample) or a cluster (--es-url/--profile), not both")
-    offline = bool(data or sample)
-    return open_source(
-        data=data, mappings=mappings, sample=sample, now=now, es_url=es_url, profile=profile,
-        ca_certs=ca_certs, insecure=insecure, request_timeout=request_timeout,
-        # Nothing named: a cluster from the environment or config if there is one, else
-        # the bundled sample.
-        use_configured_cluster=not offline,
-    )
+    options = SourceOptions.take(kwargs)
+    try:
+        options.check()
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    return open_source(options)
 
 
 def parse_params(values: tuple[str, ...]) -> dict[str, Any] | None:

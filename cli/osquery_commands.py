@@ -9,12 +9,13 @@ backend that answered) go to stderr as ``note: ...``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cli.hunt_commands import find_hunt, hunts_option
 from cli.output import echo, format_result, json_text
-from collectors.result import HuntbenchError
+from collectors.interface import HuntbenchError
 
 FORMATS = click.Choice(["table", "json", "csv", "tsv", "txt"])
 
@@ -42,9 +43,9 @@ def osquery_options(func):
 
 
 def _run(sql: str, root, backend: str, socket, timeout: float):
-    from collectors.osquery import run_osquery
+    from collectors.sources import open_scan
 
-    result = run_osquery(sql, backend=backend, root=root, socket=socket, timeout=timeout)
+    result = open_scan(backend=backend, root=root, socket=socket, timeout=timeout).run(sql)
     for notice in result.notices:
         click.echo(f"note: {notice}", err=True)
     return result
@@ -69,7 +70,7 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
     queries = hunt.osquery_queries
     if not queries:
         raise HuntbenchError(f"hunt {hunt.name!r} has no osquery SQL query (try: huntbench hunt run)")
-    outputs = []
+    outputs: list[Any] = []
     backend_used = None
     for query in queries:
         result = _run(query.text, root, backend, socket, timeout)
@@ -97,7 +98,7 @@ def osquery(sql: str, root, backend: str, socket, timeout: float, fmt: str) -> N
     it prints {"columns": [{"name", "type"}], "values": [[...]]}.
     """
     if sql == "-":
-        sql = click.get_text_stream("stdin").read()
+        sql = click.get_text_stream("stdin").read()  # type: ignore[operator]  # click 8.5 types get_*_stream as object
     elif sql.startswith("@"):
         path = Path(sql[1:])
         try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from collectors.result import QueryResult
+from collectors.interface import QueryResult
 
 
 def cell_text(value: Any) -> str:
@@ -95,4 +95,4 @@ def echo(text: str) -> None:
         click.echo(text)
     except BrokenPipeError:
         sys.stderr.close()
-        raise SystemExit(0)
+        raise SystemExit(0) from None

@@ -1,5 +1,6 @@
 """Collectors: the places hunt queries run (offline ES|QL, Elasticsearch, osquery).
 
-Every collector answers with a :class:`collectors.result.QueryResult`, so the CLI and
-the TUI never need to know which one they are talking to.
+Every collector implements :class:`collectors.interface.Source` and answers with a
+:class:`collectors.interface.QueryResult`; the CLI and the TUI open them through the factory
+:mod:`collectors.sources` and never import a collector directly.
 """

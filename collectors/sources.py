@@ -1,66 +1,40 @@
-"""The interface the CLI and the TUI see: an ES|QL source, offline or on a cluster.
+"""The one factory the CLI and the TUI open sources through, with the choice checked once.
 
-Like Harlequin's adapter, the UI never imports a collector directly: it asks
-:func:`open_source` for something that answers :meth:`EsqlSource.esql` with a
-:class:`~collectors.result.QueryResult`, whichever kind it is.
+Like Harlequin's adapters, the UI never imports a collector: it describes what the user asked
+for as :class:`SourceOptions`, and :func:`open_source` (ES|QL: offline, sample or a cluster)
+or :func:`open_scan` (the local osquery scan) hands back a :class:`~collectors.interface.Source`.
+A :class:`SourceRouter` holds one source per language and sends each query to the one that
+speaks it. Collectors are imported only when a source of their kind is opened, so starting
+the CLI or the workbench does not pay for DuckDB, lark or the Elasticsearch client.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from collectors.result import QueryResult, SourceError
+from collectors.interface import (
+    CancelToken,
+    HuntbenchError,
+    Language,
+    Params,
+    Progress,
+    QueryResult,
+    Source,
+    SourceError,
+    UsageError,
+)
+from collectors.offline.source import DataSpec, OfflineSource, sample_source
 
-Params = Mapping[str, Any] | Sequence[Any] | None
-"""Named (``{"file_name": "x"}``) or positional (``["x"]``) ES|QL parameters."""
+if TYPE_CHECKING:
+    from collectors.elastic.source import ElasticSource
+    from collectors.osquery.source import OsquerySource
 
-Progress = Callable[[str], None]
-"""Called from the worker thread with a short human status ("running 4.2 s", ...)."""
-
-
-class CancelToken:
-    """Set by the UI when the user presses Esc; a source checks it and stops."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def wait(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``; True if cancelled meanwhile (for polling loops)."""
-        return self._event.wait(seconds)
-
-
-@runtime_checkable
-class EsqlSource(Protocol):
-    """Something that runs ES|QL and answers in Elasticsearch's ``_query`` shape."""
-
-    kind: str
-    """"offline" or "elastic"."""
-
-    def describe(self) -> str:
-        """Where the data comes from, for the header and the case file, never with secrets."""
-        ...
-
-    def esql(
-        self,
-        query: str,
-        params: Params = None,
-        *,
-        cancel: CancelToken | None = None,
-        progress: Progress | None = None,
-    ) -> QueryResult:
-        """Run one ES|QL query. Raises QueryError, SourceError or Cancelled."""
-        ...
+EsqlSource = Source
+"""An ES|QL source (offline or a cluster): a :class:`Source` whose language is ES|QL."""
 
 
 def parse_now(text: str | None) -> datetime | None:
@@ -70,126 +44,174 @@ def parse_now(text: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise SourceError(f"--now {text!r} is not an ISO-8601 timestamp (e.g. 2026-11-20T12:00:00Z)")
+        raise SourceError(f"--now {text!r} is not an ISO-8601 timestamp (e.g. 2026-11-20T12:00:00Z)") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
 
 
-@dataclass
-class DataSpec:
-    """One ``--data [INDEX=]PATH``: a file or folder of NDJSON, optionally forced to an index."""
+@dataclass(frozen=True)
+class SourceOptions:
+    """What the user named on the command line: offline data, the sample, or a cluster."""
 
-    path: Path
-    index: str | None = None
+    data: Sequence[str] = ()
+    mappings: Sequence[str] = ()
+    sample: bool = False
+    now: str | None = None
+    es_url: str | None = None
+    profile: str | None = None
+    ca_certs: str | None = None
+    insecure: bool = False
+    request_timeout: float | None = None
+
+    NAMES = ("data", "mappings", "sample", "now", "es_url", "profile", "ca_certs", "insecure",
+             "request_timeout")
+    """The keyword names the CLI's options use (``--data`` -> ``data``, ...)."""
 
     @classmethod
-    def parse(cls, text: str) -> "DataSpec":
-        index, sep, path = text.partition("=")
-        if sep and index and "/" not in index and not Path(text).exists():
-            return cls(Path(path).expanduser(), index)
-        return cls(Path(text).expanduser())
-
-
-@dataclass
-class OfflineSource:
-    """ES|QL over local NDJSON through the embedded engine on DuckDB."""
-
-    specs: list[DataSpec]
-    mappings: dict[str, Path] = field(default_factory=dict)
-    now: datetime | None = None
-    label: str | None = None
-    kind: str = "offline"
-    _catalog: Any = field(default=None, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    def take(cls, options: dict[str, Any]) -> "SourceOptions":
+        """The source options out of a command's keyword arguments (removed from them)."""
+        given = {name: options.pop(name) for name in cls.NAMES if name in options}
+        cleaned = {name: value for name, value in given.items() if value is not None}
+        return cls(**cleaned)
 
     @property
-    def catalog(self):
-        """Load lazily (and once) so that opening the UI is instant."""
-        with self._lock:
-            if self._catalog is None:
-                from collectors.offline.catalog import Catalog
+    def offline(self) -> bool:
+        return bool(self.data or self.sample)
 
-                self._catalog = Catalog.load(self.specs, self.mappings)
-            return self._catalog
+    @property
+    def names_cluster(self) -> bool:
+        return bool(self.es_url or self.profile)
 
-    def describe(self) -> str:
-        if self.label:
-            return self.label
-        return "offline: " + ", ".join(str(s.path) for s in self.specs)
-
-    def esql(self, query, params=None, *, cancel=None, progress=None) -> QueryResult:
-        """Run through the embedded engine; the loader's notices (skipped malformed lines,
-        ...) ride along as warnings so a partial load is never silent."""
-        from collectors.esql.engine import run_esql
-
-        for spec in self.specs:
-            if not spec.path.exists():
-                raise SourceError(f"--data {spec.path}: no such file or directory")
-        catalog = self.catalog
-        result = run_esql(query, catalog, params=params, now=self.effective_now(), cancel=cancel)
-        problems = [p for p in getattr(catalog, "problems", []) if p not in result.warnings]
-        result.warnings = problems + result.warnings
-        return result
-
-    def effective_now(self) -> datetime:
-        return self.now or datetime.now(timezone.utc)
+    def check(self) -> None:
+        """Refuse options that contradict each other (one line naming them)."""
+        if self.data and self.sample:
+            raise UsageError("give --data or --sample, not both")
+        if self.offline and self.names_cluster:
+            raise UsageError("give offline data (--data/--sample) or a cluster (--es-url/--profile), not both")
 
 
-def sample_source(now: datetime | None = None) -> OfflineSource:
-    """The bundled sample data, with ``now()`` at its capture time unless told otherwise."""
-    import sample_data
-
-    return OfflineSource(
-        specs=[DataSpec(p) for p in sample_data.data_files()],
-        now=now or sample_data.capture_time(),
-        label="sample data (bundled, offline)",
-    )
+def _mappings(values: Sequence[str]) -> dict[str, Path]:
+    maps: dict[str, Path] = {}
+    for m in values:
+        index, sep, path = m.partition("=")
+        if not sep or not index or not path:
+            raise SourceError(f"--mapping {m!r}: expected INDEX=PATH")
+        maps[index] = Path(path).expanduser()
+    return maps
 
 
 def open_source(
+    options: SourceOptions,
     *,
-    data: Sequence[str] = (),
-    mappings: Sequence[str] = (),
-    sample: bool = False,
-    now: str | None = None,
-    es_url: str | None = None,
-    profile: str | None = None,
-    ca_certs: str | None = None,
-    insecure: bool = False,
-    request_timeout: float | None = None,
-    use_configured_cluster: bool = False,
     warn: Callable[[str], None] | None = None,
-) -> EsqlSource:
-    """Pick the source the user asked for.
+    fell_back: Callable[[str], None] | None = None,
+) -> Source:
+    """The ES|QL source the options name; raises UsageError or SourceError, one line each.
 
-    Order: explicit ``--data`` or ``--sample``; explicit ``--es-url``/``--profile``; then,
-    when ``use_configured_cluster`` (the TUI's default start), a cluster from the
-    environment or config; else the bundled sample.
+    Order: ``--data`` or ``--sample``; an explicit ``--es-url``/``--profile``; a cluster
+    from the environment or the config file; else the bundled sample. ``warn`` receives the
+    cluster client's warnings (default: printed to stderr). When a configured cluster
+    (not one named on the command line) cannot be used, ``fell_back`` is told why and the
+    sample opens; without ``fell_back`` that is an error.
     """
-    when = parse_now(now)
-    if data:
-        maps: dict[str, Path] = {}
-        for m in mappings:
-            index, sep, path = m.partition("=")
-            if not sep or not index or not path:
-                raise SourceError(f"--mapping {m!r}: expected INDEX=PATH")
-            maps[index] = Path(path).expanduser()
-        return OfflineSource([DataSpec.parse(d) for d in data], maps, when)
-    if sample:
+    options.check()
+    when = parse_now(options.now)
+    if options.data:
+        return OfflineSource([DataSpec.parse(d) for d in options.data], _mappings(options.mappings), when)
+    if options.sample:
         return sample_source(when)
-    if es_url or profile or use_configured_cluster:
-        from collectors.elastic import connect_source
+    from collectors.elastic import connect_source
 
+    explicit = options.names_cluster
+    source: Source | None
+    try:
         source = connect_source(
-            es_url=es_url,
-            profile=profile,
-            ca_certs=ca_certs,
-            insecure=insecure,
-            required=not use_configured_cluster,
-            request_timeout=request_timeout,
+            es_url=options.es_url, profile=options.profile, ca_certs=options.ca_certs,
+            insecure=options.insecure, required=explicit, request_timeout=options.request_timeout,
             warn=warn,
         )
-        if source is not None:
-            return source
-    return sample_source(when)
+    except SourceError as exc:
+        if explicit or fell_back is None:
+            raise
+        fell_back(f"configured cluster not used ({exc}); opened the sample data")
+        source = None
+    return source if source is not None else sample_source(when)
+
+
+def open_cluster(options: SourceOptions) -> "ElasticSource":
+    """The cluster the options, environment or config name (``huntbench es ...``); a
+    SourceError saying how to name one when nothing does."""
+    from collectors.elastic import connect_source
+
+    source = connect_source(
+        es_url=options.es_url, profile=options.profile, ca_certs=options.ca_certs,
+        insecure=options.insecure, required=True, request_timeout=options.request_timeout,
+    )
+    assert source is not None  # required=True raises instead of answering None
+    return source
+
+
+def open_scan(*, backend: str = "builtin", root: str | Path | None = None,
+              socket: str | Path | None = None, timeout: float = 30.0) -> "OsquerySource":
+    """The local osquery scan: ``backend`` auto, osqueryi, socket or builtin; ``root`` an image."""
+    from collectors.osquery.source import OsquerySource
+
+    return OsquerySource(backend=backend, root=root, socket=socket, timeout=timeout)
+
+
+_warmed: set[int] = set()
+
+
+def warm_source(source: Source) -> None:
+    """Start :meth:`~collectors.interface.Source.warm` in a thread (once per source), so that
+    loading offline data overlaps importing and starting Textual; the first query finds it
+    loaded (or waits on the source's lock). A failure here is silent: the first query raises
+    it again and the pane reports it."""
+    if id(source) in _warmed:
+        return
+    _warmed.add(id(source))
+
+    def warm() -> None:
+        try:
+            source.warm()
+        except BaseException:  # noqa: BLE001
+            pass
+
+    # Not a daemon: DuckDB must not be torn down mid-load at exit (the C++ runtime aborts);
+    # quitting during the load waits for it, as it would for a query's worker thread.
+    threading.Thread(target=warm, name="huntbench-warm").start()
+
+
+class SourceRouter:
+    """One source per language: the workbench's data, and the local scan.
+
+    The UI hands every query here with its language; which collector answers is decided
+    here, not in the UI.
+    """
+
+    def __init__(self, *sources: Source) -> None:
+        self._by_language: dict[Language, Source] = {}
+        for source in sources:
+            self.use(source)
+
+    def use(self, source: Source) -> None:
+        """Answer ``source.language`` queries with ``source`` from now on."""
+        self._by_language[Language(source.language)] = source
+
+    def for_language(self, language: str) -> Source:
+        try:
+            return self._by_language[Language(language)]
+        except (ValueError, KeyError):
+            raise HuntbenchError(f"{language} queries are not supported") from None
+
+    def run(self, language: str, query: str, params: Params = None, *,
+            cancel: CancelToken | None = None, progress: Progress | None = None) -> QueryResult:
+        return self.for_language(language).run(query, params, cancel=cancel, progress=progress)
+
+
+__all__ = [
+    "CancelToken", "DataSpec", "EsqlSource", "OfflineSource", "Params", "Progress", "SourceOptions",
+    "SourceRouter", "open_cluster", "open_scan", "open_source", "parse_now", "sample_source",
+    "warm_source",
+]

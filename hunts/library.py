@@ -7,7 +7,7 @@ small flaws (a stray ``sql`` line before ``from``, upper-case keywords, trailing
 those are tolerated. A file that cannot be read is reported and skipped, never fatal.
 
 huntbench's pivots live in an extra ``[huntbench.pivots.ID]`` table that Elastic's own
-loader ignores; see README.md, "Declaring pivots".
+loader ignores; see docs/hunts.md, "Declaring pivots".
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from typing import Iterable
 
 import platformdirs
 
-ESQL = "ES|QL"
-OSQUERY = "osquery SQL"
+from collectors.interface import Language
+
+ESQL = Language.ESQL
+OSQUERY = Language.OSQUERY
 
 _FIRST_WORD = re.compile(r"[A-Za-z_]+")
 _STRAY_LANGUAGE_LINE = re.compile(r"\A\s*(?:sql|esql|es\|ql|eql)\s*\n", re.IGNORECASE)

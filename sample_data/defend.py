@@ -18,8 +18,8 @@ import base64
 import json
 import random
 import time
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sample_data.fleet import Host
 

@@ -22,15 +22,24 @@ import os
 import random
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from sample_data import story
 from sample_data.answer_key import AnswerKey
 from sample_data.background import Prebuilt, background
 from sample_data.defend import iso, parse_iso, to_json
 from sample_data.fleet import Host, build_fleet, by_name, upgrade_groups
-from sample_data.packages import (BENIGN, DEB_CATALOG, RPM_CATALOG, Event, deb_event_count,
-                                  deb_transaction, rpm_event_count, rpm_transaction, versioned)
+from sample_data.packages import (
+    BENIGN,
+    DEB_CATALOG,
+    RPM_CATALOG,
+    Event,
+    deb_event_count,
+    deb_transaction,
+    rpm_event_count,
+    rpm_transaction,
+    versioned,
+)
 
 CAPTURE_TIME = "2026-11-16T09:00:00.000Z"
 DEFAULT_EVENTS = 12_000
@@ -43,10 +52,11 @@ HUNT_UUID = "1d7cae97-2dea-4f01-b04c-85fa4bd991d0"
 HUNT_NAME = "Persistence via DPKG/RPM Package"
 GENERATOR_VERSION = 1
 
-Episode = tuple[int, str, Callable[[random.Random, list[Event]], None], int | None]
+Episode = tuple[int, str, Callable[[random.Random, list[Event]], object], int | None]
+Wave = tuple[int, str, Callable[[random.Random, list[Event]], object], int]
 
 
-def _wave(hosts: list[Host], group: str, start: int, packages: list, rng_seed: str) -> Episode:
+def _wave(hosts: list[Host], group: str, start: int, packages: list, rng_seed: str) -> Wave:
     """One routine upgrade: the same packages on several hosts of one release group."""
 
     def build(rng: random.Random, out: list[Event]) -> None:
@@ -140,7 +150,7 @@ def events(n_events: int, seed: int, capture_ms: int) -> tuple[Iterator[tuple[in
     """All events in time order, and the plan facts the manifest reports."""
     hosts = build_fleet(seed)
     named = by_name(hosts)
-    story_eps = [(*e, None) for e in story.episodes(named, capture_ms)]
+    story_eps: list[Episode] = [(*e, None) for e in story.episodes(named, capture_ms)]
     story_count = sum(len(_expand(e, seed)) for e in story_eps)
     wave_budget = max(1, int(n_events * WAVE_SHARE))
     waves, wave_count = plan_waves(hosts, capture_ms, wave_budget, seed)
@@ -152,7 +162,7 @@ def events(n_events: int, seed: int, capture_ms: int) -> tuple[Iterator[tuple[in
     first = _episode_stream(story_eps + waves, seed)
     second = ((ms, 1 << 30, seq, doc, BENIGN) for seq, (ms, doc) in
               enumerate(background(hosts, start, capture_ms - 60_000, noise, seed)))
-    merged = heapq.merge(first, second, key=lambda e: (e[0], e[1], e[2]))
+    merged: Iterator[tuple[int, int, int, Any, str]] = heapq.merge(first, second, key=lambda e: (e[0], e[1], e[2]))
     plan = {"hosts": hosts, "story_events": story_count, "wave_events": wave_count,
             "background_events": noise, "waves": len(waves)}
     return ((ms, doc, label) for ms, _, _, doc, label in merged), plan

@@ -159,7 +159,7 @@ def _apt(*args: str) -> tuple[str, list[str]]:
     return "/usr/bin/apt-get", ["apt-get", *args]
 
 
-Episode = tuple[int, str, Callable[[random.Random, list[Event]], None]]
+Episode = tuple[int, str, Callable[[random.Random, list[Event]], object]]
 
 
 def episodes(hosts: dict[str, Host], capture_ms: int) -> list[Episode]:

@@ -12,6 +12,11 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
+from tests.es_standin import CLUSTER_ENV
+from tests.osquery_image import build_image
+
 _DROPPED = ("ELASTICSEARCH_URL", "ELASTIC_CLOUD_ID", "ELASTIC_USERNAME", "ELASTIC_PASSWORD",
             "HUNTBENCH_CASE", "HUNTBENCH_ES_TIMEOUT")
 _home: str | None = None
@@ -30,3 +35,21 @@ def pytest_configure(config) -> None:
 def pytest_unconfigure(config) -> None:
     if _home:
         shutil.rmtree(_home, ignore_errors=True)
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    """No cluster settings leak in from the developer's shell or config dir."""
+    for name in CLUSTER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HUNTBENCH_CONFIG", str(tmp_path / "no-config.toml"))
+    return monkeypatch
+
+
+@pytest.fixture
+def image(tmp_path):
+    """A fresh fixture image (see tests/osquery_image.py) and the facts it was built with."""
+    root = tmp_path / "image"
+    root.mkdir()
+    facts = build_image(root)
+    return root, facts

@@ -481,15 +481,6 @@ CLUSTER_ENV = ("ELASTICSEARCH_URL", "ELASTIC_API_KEY", "ELASTIC_CLOUD_ID", "ELAS
                "ELASTIC_PASSWORD", "HUNTBENCH_PROFILE", "HUNTBENCH_ES_TIMEOUT", "HUNTBENCH_ES_QUERY_TIMEOUT")
 
 
-@pytest.fixture
-def clean_env(monkeypatch, tmp_path):
-    """No cluster settings leak in from the developer's shell or config dir."""
-    for name in CLUSTER_ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HUNTBENCH_CONFIG", str(tmp_path / "no-config.toml"))
-    return monkeypatch
-
-
 def engine_available() -> bool:
     try:
         import collectors.esql.engine  # noqa: F401

@@ -1,5 +1,6 @@
-"""The issue's "Done when", with the real engine: ``huntbench esql|hunt run --sample
---format json | huntbench case tag --from-json -``, then ``case export``."""
+"""A hunt's rows reach the case file and come back out, with the real engine:
+``huntbench esql|hunt run --sample --format json | huntbench case tag --from-json -``, then
+``case export``."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -11,8 +10,7 @@ import textwrap
 import pytest
 
 import casefile
-from casefile import CaseError, FIXED_TAGS, open_case, resolve_case_path
-from casefile import schema
+from casefile import FIXED_TAGS, CaseError, open_case, resolve_case_path, schema
 
 HUNT = "1d7cae97-2dea-4f01-b04c-85fa4bd991d0"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from collectors.result import Column, QueryResult
-from tests.es_standin import StandIn, clean_env, forbidden_body, run_cli  # noqa: F401
+from tests.es_standin import StandIn, forbidden_body, run_cli
 
 KEY = "Y2hlY2s6a2V5LWZvci1jaGVjaw=="
 STREAMS = ["logs-endpoint.events.file-default", "logs-endpoint.events.process-default", "logs-system.auth-default"]

@@ -1,5 +1,5 @@
-"""Every failure of issue 4 section 6, through the real CLI, the real client and a real
-socket: one clear ``error:`` line, no traceback, no secret."""
+"""Every way a cluster can fail (refused, TLS, auth, timeouts, bad answers), through the real
+CLI, the real client and a real socket: one clear ``error:`` line, no traceback, no secret."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import trustme
 
 from collectors.elastic import connect_source
 from collectors.result import QueryError, SourceError
-from tests.es_standin import (StandIn, canned, clean_env, es_error, forbidden_body,  # noqa: F401
-                              run_cli, write_ca)
+from tests.es_standin import StandIn, canned, es_error, forbidden_body, run_cli, write_ca
 
 KEY = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=="
 ONE_ROW = canned([("file.name", "keyword"), ("cc", "long")], [["evil.postinst", 1]])

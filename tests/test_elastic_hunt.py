@@ -1,4 +1,4 @@
-"""Done-when of issue 4: against the stand-in (answering with the embedded engine over
+"""Online equals offline: against the stand-in (answering with the embedded engine over
 the bundled sample), ``hunt run --es-url`` and ``esql --es-url`` print the same JSON as
 their offline forms; a pivot chain sends its values as params; ``es check`` counts the
 sample's events; ``es export-events`` writes files the offline source reads back to the
@@ -14,7 +14,7 @@ from collectors.elastic import connect_source
 from collectors.elastic.export import export_events
 from collectors.sources import DataSpec, OfflineSource, sample_source
 from hunts import load_library
-from tests.es_standin import StandIn, clean_env, needs_engine, run_cli  # noqa: F401
+from tests.es_standin import StandIn, needs_engine, run_cli
 
 pytestmark = needs_engine
 DPKG = "1d7cae97-2dea-4f01-b04c-85fa4bd991d0"

@@ -11,7 +11,6 @@ import pytest
 from collectors.elastic import connect_source
 from collectors.elastic.settings import resolve_settings, strip_userinfo
 from collectors.result import SourceError
-from tests.es_standin import clean_env  # noqa: F401  (fixture)
 
 SECRET = "c2VjcmV0LWtleS1pZDpzZWNyZXQta2V5LXZhbHVl"
 

@@ -10,9 +10,9 @@ import pytest
 
 from collectors.elastic import connect_source
 from collectors.elastic.source import parse_warning_header, request_params
-from collectors.result import Cancelled, Column, QueryResult
+from collectors.result import Cancelled, Column, QueryResult, SourceError
 from collectors.sources import CancelToken
-from tests.es_standin import StandIn, canned, clean_env, encode_warning  # noqa: F401
+from tests.es_standin import StandIn, canned, encode_warning
 
 KEY = "S2V5SWQ6c3VwZXItc2VjcmV0LWFwaS1rZXk="
 HOSTILE = 'x" | eval pwned = 1 | where "1"=="1'
@@ -185,7 +185,6 @@ def test_ctrl_c_in_the_cli_stops_the_query_on_the_cluster(server):
 
 
 def test_a_failed_poll_still_deletes_the_query(server):
-    from collectors.result import SourceError
     from tests.es_standin import es_error
 
     server.async_delay = 60
@@ -203,7 +202,7 @@ def test_debug_logs_never_carry_the_api_key(server, caplog):
     src = source_for(server)
     src.esql("from logs-*", {"a": 1})
     server.inject("/_query", status=401, body={"error": "nope", "status": 401})
-    with pytest.raises(Exception):
+    with pytest.raises(SourceError):
         src.esql("from logs-*")
     assert "/_query/async" in caplog.text  # the transport did log the requests
     assert KEY not in caplog.text

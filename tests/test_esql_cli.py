@@ -1,5 +1,5 @@
-"""The CLI contract of ``huntbench esql`` and ``huntbench hunt run`` (issue 3, section 5),
-run as a user would: the installed console script in a subprocess."""
+"""The CLI contract of ``huntbench esql`` and ``huntbench hunt run`` (output formats, exit
+codes, warnings on stderr), run as a user would: the installed console script in a subprocess."""
 
 from __future__ import annotations
 

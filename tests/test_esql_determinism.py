@@ -5,8 +5,6 @@ their order unspecified, the responder expects the same screen)."""
 
 from __future__ import annotations
 
-import pytest
-
 import sample_data
 from collectors.esql.engine import run_esql
 from collectors.offline import cache

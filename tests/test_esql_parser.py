@@ -1,4 +1,4 @@
-"""The ES|QL parser: every construct of the offline engine's issue parses to the right AST,
+"""The ES|QL parser: every construct the offline engine supports parses to the right AST,
 and bad queries fail with Elasticsearch-worded, positioned errors (never a traceback)."""
 
 from __future__ import annotations

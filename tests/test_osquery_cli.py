@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_osquery_image import image  # noqa: F401  (the fixture tree, shared)
-
 REPO = Path(__file__).resolve().parent.parent
 
 

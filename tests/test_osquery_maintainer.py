@@ -8,7 +8,7 @@ import os
 import pytest
 
 from collectors.osquery import maintainer_scripts, run_osquery
-from tests.test_osquery_image import build_image, build_rpmdb
+from tests.osquery_image import build_image, build_rpmdb
 
 
 @pytest.fixture

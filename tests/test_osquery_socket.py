@@ -22,7 +22,7 @@ from thrift.transport import TSocket, TTransport
 from collectors.osquery import run_osquery
 from collectors.osquery.builtin import run_builtin
 from collectors.result import QueryError, SourceError
-from tests.test_osquery_image import build_image, seed_sql
+from tests.osquery_image import build_image, seed_sql
 
 _TYPES = {"keyword": "TEXT", "long": "BIGINT", "double": "DOUBLE"}
 

@@ -101,7 +101,7 @@ class Sample:
 
     # ---- the pivots, by hand
     def agents_for_file(self, file_name: str, executable: str) -> list[list]:
-        return self._agents(f"""data_stream.dataset = 'endpoint.events.file'
+        return self._agents("""data_stream.dataset = 'endpoint.events.file'
               AND event.action IN ('rename', 'creation')
               AND (starts_with(file.path, '/var/lib/dpkg/info/') OR starts_with(file.path, '/var/lib/rpm/'))
               AND file.name = ? AND process.executable = ?""", [file_name, executable])

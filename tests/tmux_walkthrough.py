@@ -111,8 +111,8 @@ class Walkthrough:
             self.keys("Enter")
             self.wait("filtered to the agent", lambda t: "filter:" in t)
             self.keys("Enter")
-            commands = self.wait("Enter: the command lines on that agent",
-                                 lambda t: "Command lines spawned" in t and "row" in t)
+            self.wait("Enter: the command lines on that agent",
+                      lambda t: "Command lines spawned" in t and "row" in t)
             self.keys("/")
             self.keys(command_line[:40], literal=True)
             self.keys("Enter")

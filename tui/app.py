@@ -21,8 +21,8 @@ from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from collectors.result import HuntbenchError, QueryResult
-from collectors.sources import CancelToken, EsqlSource
+from collectors.interface import CancelToken, Language, QueryResult, Source, SourceKind
+from collectors.sources import SourceRouter, open_scan, sample_source, warm_source
 from hunts.library import ESQL, OSQUERY, Hunt, HuntLibrary, HuntQuery
 from tui.case_gateway import CASE_WIDTHS, CaseGateway, findings_result, tags_of
 from tui.escape import as_text, clip, visible
@@ -137,7 +137,7 @@ class WorkbenchScreen(Screen):
                         case_query=q.index, index_patterns=q.index_patterns)
         if q.language == OSQUERY:
             return View(name="scan", title=f"Q{q.index + 1} local osquery scan", query=q.text,
-                        language=OSQUERY, source_kind="osquery", case_query=q.index)
+                        language=OSQUERY, source_kind=SourceKind.OSQUERY, case_query=q.index)
         return View(name=f"query:{q.index}", title=q.title, query=None, language=q.language,
                     case_query=q.index, error=f"query {q.index} is {q.language}: not supported")
 
@@ -370,7 +370,8 @@ class WorkbenchScreen(Screen):
         finding_id = row.get("finding")
         self.run_worker(self._show_finding(finding_id), exclusive=True, group="finding")
 
-    async def _show_finding(self, finding_id: str) -> None:
+    async def _show_finding(self, finding_id: Any) -> None:
+        """The finding's stored record in the text viewer (``finding_id`` as the row holds it)."""
         try:
             finding = await self.bench.case.call(lambda c: c.finding(finding_id))
         except Exception as exc:  # noqa: BLE001
@@ -586,7 +587,8 @@ class WorkbenchScreen(Screen):
         if view.language == CASE_LANGUAGE:
             self.retag_finding()
             return
-        indices = sorted(view.marked) or ([pane.selected_index()] if pane.selected_index() is not None else [])
+        selected = pane.selected_index()
+        indices = sorted(view.marked) or ([selected] if selected is not None else [])
         if not indices:
             return
         what = f"{len(indices)} marked rows" if view.marked else "the selected row"
@@ -763,11 +765,12 @@ class HuntbenchApp(App):
     show_timings = True
     """Elapsed times in status lines (off for snapshot tests, whose pictures must not move)."""
 
-    def __init__(self, *, source: EsqlSource, library: HuntLibrary | None, hunt: Hunt | None,
+    def __init__(self, *, source: Source, library: HuntLibrary | None, hunt: Hunt | None,
                  case_path: str | Path | None = None, osquery_backend: str = "builtin",
                  scan_root: str | Path | None = None, startup_notice: str | None = None) -> None:
         super().__init__()
-        self.source = source
+        self.sources = SourceRouter(source, open_scan(backend=osquery_backend, root=scan_root))
+        """Every query reaches its source through here, chosen by the query's language."""
         self.library = library
         self.hunt = hunt
         self.case = CaseGateway(case_path)
@@ -777,9 +780,16 @@ class HuntbenchApp(App):
         self.last_export: tuple[Path, int] | None = None
         self.notifications_shown: list[str] = []
 
-    def on_load(self) -> None:
-        from tui.launch import warm_source
+    @property
+    def source(self) -> Source:
+        """The workbench's ES|QL data: offline, the sample or a cluster."""
+        return self.sources.for_language(Language.ESQL)
 
+    @source.setter
+    def source(self, source: Source) -> None:
+        self.sources.use(source)
+
+    def on_load(self) -> None:
         warm_source(self.source)
 
     def get_default_screen(self) -> Screen:
@@ -818,13 +828,14 @@ class HuntbenchApp(App):
             return str(self.case.path)
 
     def source_label(self, view: View) -> str:
-        if view.language == OSQUERY:
-            return local_scan_source(self.osquery_backend, self.scan_root)
-        return self.source.describe()
+        source = self.sources.for_language(view.language)
+        if view.language == OSQUERY:  # the host (or image) the scan read, whatever the source says
+            return local_scan_source(source.describe(), getattr(source, "root", None))
+        return source.describe()
 
     def local_scan_host(self) -> str | None:
         """The host the local scan reads (this machine, or the image's /etc/hostname)."""
-        return local_scan_host(self.scan_root)
+        return local_scan_host(getattr(self.sources.for_language(OSQUERY), "root", None))
 
     def window_in_force(self, view: View) -> str | None:
         """``7 days to 2026-11-16 09:00Z``: the time window of ``view``'s query, if it has one."""
@@ -842,7 +853,7 @@ class HuntbenchApp(App):
             return [None] * len(rows), []
 
         def run(query: str, params) -> QueryResult:
-            return self.source.esql(query, dict(params))
+            return self.sources.run(ESQL, query, dict(params))
 
         return await asyncio.to_thread(resolve_rows, self.hunt, view, rows, steps, run)
 
@@ -864,7 +875,7 @@ class HuntbenchApp(App):
         from casefile import finding_id
 
         result = result or view.result
-        if result is None or view.source_kind not in ("offline", "elastic", "osquery"):
+        if result is None or view.source_kind not in set(SourceKind):
             return []
         hunt = self.hunt.uuid if self.hunt else None
         names = result.column_names
@@ -881,19 +892,12 @@ class HuntbenchApp(App):
 
     def run_view_query(self, view: View, token: CancelToken, progress: Callable[[str], None]) -> QueryResult:
         """Called in a worker thread: the one place a view's query reaches a source."""
-        if view.language == ESQL:
-            return self.source.esql(view.query or "", view.params or None, cancel=token, progress=progress)
-        if view.language == OSQUERY:
-            from collectors.osquery import run_osquery
-
-            return run_osquery(view.query or "", backend=self.osquery_backend, root=self.scan_root)
         if view.language == CASE_LANGUAGE:
             return findings_result(self.case.call_sync(lambda c: c.findings()))
-        raise HuntbenchError(f"{view.language} queries are not supported")
+        return self.sources.run(view.language, view.query or "", view.params or None, cancel=token,
+                                progress=progress)
 
     def switch_to_sample(self) -> None:
-        from collectors.sources import sample_source
-
         self.source = sample_source()
         self.workbench.run_worker(self.workbench.load_hunt(self.hunt), exclusive=True, group="load-hunt")
 

@@ -12,34 +12,39 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from collectors.result import Column, QueryResult
+from collectors.interface import Column, QueryResult
 from tui.escape import visible
+
+if TYPE_CHECKING:
+    from casefile import Case
 
 T = TypeVar("T")
 
 
 class CaseGateway:
+    """The one way the TUI reaches the case file: every call runs on the case thread."""
+
     def __init__(self, path: str | Path | None) -> None:
         from casefile import resolve_case_path
 
         self.path: Path = resolve_case_path(path)
-        self._case = None
+        self._case: Case | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huntbench-case")
 
-    def _get(self):
+    def _get(self) -> Case:
         if self._case is None:
             from casefile import open_case
 
             self._case = open_case(self.path)
         return self._case
 
-    async def call(self, fn: Callable[[Any], T]) -> T:
+    async def call(self, fn: Callable[[Case], T]) -> T:
         """Run ``fn(case)`` on the case thread and await its answer (errors re-raised)."""
         return await asyncio.wrap_future(self._pool.submit(lambda: fn(self._get())))
 
-    def call_sync(self, fn: Callable[[Any], T]) -> T:
+    def call_sync(self, fn: Callable[[Case], T]) -> T:
         """For worker threads (and the benchmark): block on the case thread."""
         return self._pool.submit(lambda: fn(self._get())).result()
 

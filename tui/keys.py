@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,9 @@ DIALOG_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
-def bindings(keys: tuple[Key, ...] = WORKBENCH_KEYS) -> list[Binding]:
+def bindings(keys: tuple[Key, ...] = WORKBENCH_KEYS) -> list[BindingType]:
     """Textual bindings; ``pane_number`` becomes one binding per digit with its argument."""
-    out: list[Binding] = []
+    out: list[BindingType] = []
     for k in keys:
         if k.action == "pane_number":
             out += [Binding(d, f"pane_number({d})", k.short, show=False, tooltip=k.description,

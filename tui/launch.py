@@ -8,9 +8,12 @@ workbench, which stays usable.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from collectors.result import HuntbenchError, SourceError
+from collectors.interface import HuntbenchError
+
+if TYPE_CHECKING:
+    from tui.app import HuntbenchApp
 
 
 class _Warnings:
@@ -19,7 +22,7 @@ class _Warnings:
 
     def __init__(self) -> None:
         self.pending: list[str] = []
-        self.app = None
+        self.app: HuntbenchApp | None = None
 
     def __call__(self, message: str) -> None:
         app = self.app
@@ -34,65 +37,16 @@ class _Warnings:
             app.call_from_thread(app.notify_line, str(message), "warning")
 
 
-_warmed: set[int] = set()
-
-
-def warm_source(source: Any) -> None:
-    """Start loading offline data in a thread, so that it overlaps importing and starting
-    Textual; the first query finds it loaded (or waits on the source's lock). A failure here
-    is silent: the first query raises it again and the pane reports it."""
-    import threading
-
-    if getattr(source, "kind", "") != "offline" or id(source) in _warmed:
-        return
-    _warmed.add(id(source))
-
-    def warm() -> None:
-        try:
-            getattr(source, "catalog", None)
-            import collectors.esql.engine  # noqa: F401
-        except BaseException:  # noqa: BLE001
-            pass
-
-    # Not a daemon: DuckDB must not be torn down mid-load at exit (the C++ runtime aborts);
-    # quitting during the load waits for it, as it would for a query's worker thread.
-    threading.Thread(target=warm, name="huntbench-warm").start()
-
-
-def build_app(**options: Any):
+def build_app(**options: Any) -> HuntbenchApp:
     """The app the options describe (also used by tests and the benchmark)."""
-    from collectors.sources import open_source
+    from collectors.sources import SourceOptions, open_source, warm_source
     from hunts import load_library
 
-    data = options.get("data") or ()
-    sample = bool(options.get("sample"))
-    es_url, profile = options.get("es_url"), options.get("profile")
-    if data and sample:
-        raise HuntbenchError("give --data or --sample, not both")
-    if (data or sample) and (es_url or profile):
-        raise HuntbenchError("give offline data (--data/--sample) or a cluster (--es-url/--profile), not both")
     warnings = _Warnings()
     notices = warnings.pending
-    source = None
-    if data or sample:
-        source = open_source(data=data, mappings=options.get("mappings") or (), sample=sample,
-                             now=options.get("now"))
-    else:
-        # Clusters are opened here rather than through open_source so that the client's
-        # warnings (e.g. --insecure) become notifications instead of stderr under the TUI.
-        from collectors.elastic import connect_source
-
-        explicit = bool(es_url or profile)
-        try:
-            source = connect_source(es_url=es_url, profile=profile, ca_certs=options.get("ca_certs"),
-                                    insecure=bool(options.get("insecure")), required=explicit,
-                                    warn=warnings)
-        except SourceError as exc:
-            if explicit:
-                raise
-            notices.append(f"configured cluster not used ({exc}); opened the sample data")
-        if source is None:
-            source = open_source(sample=True, now=options.get("now"))
+    # The cluster client's warnings (e.g. --insecure) become notifications instead of
+    # stderr under the TUI; a configured cluster that cannot be used falls back to the sample.
+    source = open_source(SourceOptions.take(dict(options)), warn=warnings, fell_back=notices.append)
     library = load_library(options.get("hunt_dirs") or ())
     key = options.get("hunt_key")
     try:

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.result import Column, QueryResult
+from collectors.interface import Column, Language, QueryResult, SourceKind
 from tui.escape import clip, visible
 
 # Columns whose small values mean "rare": the hunts' `stats cc = count()` and the pivots'
@@ -43,8 +43,8 @@ class View:
     query: str | None
     """ES|QL (or osquery SQL for the scan) that fills the view; None for the case pane."""
     params: dict[str, Any] = field(default_factory=dict)
-    language: str = "ES|QL"
-    source_kind: str = "offline"
+    language: str = Language.ESQL
+    source_kind: str = SourceKind.OFFLINE
     case_query: int | str | None = None
     """What the case file records as the query of a finding from this view."""
     result: QueryResult | None = None
@@ -151,8 +151,9 @@ class View:
         if column is None:
             return rows
         col = names.index(column)
-        freq = Counter(_hashable(self.result.values[i][col]) for i in rows)
-        return sorted(rows, key=lambda i: freq[_hashable(self.result.values[i][col])])
+        values = self.result.values
+        freq = Counter(_hashable(values[i][col]) for i in rows)
+        return sorted(rows, key=lambda i: freq[_hashable(values[i][col])])
 
     def rare_basis(self) -> str | None:
         """What rare-first orders by, for the status line."""
@@ -185,10 +186,10 @@ class View:
     def status(self, timings: bool = True) -> str:
         """The one-line summary under the table (plain text; the caller escapes)."""
         if self.loading:
-            shown = [f"running… {self.elapsed_running:.1f} s" if timings and self.elapsed_running >= 0.3 else "running…"]
+            running = [f"running… {self.elapsed_running:.1f} s" if timings and self.elapsed_running >= 0.3 else "running…"]
             if self.progress:
-                shown.append(self.progress)
-            return " · ".join(shown) + "  (esc cancels)"
+                running.append(self.progress)
+            return " · ".join(running) + "  (esc cancels)"
         if self.error:
             return "error"
         if self.result is None:

@@ -21,8 +21,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowKey
 
-from collectors.result import Cancelled, HuntbenchError, QueryError, QueryResult
-from collectors.sources import CancelToken
+from collectors.interface import Cancelled, CancelToken, HuntbenchError, QueryError, QueryResult
 from tui.escape import as_text
 from tui.model import View
 

@@ -128,6 +128,7 @@ def export_events(source: ElasticSource, hunt, out: Path, *, since: str | None =
 
 def _window_seconds(window: str) -> float:
     m = re.search(r"(\d+)\s*([a-z]+)", window.split("-", 1)[1])
+    assert m is not None  # hunt_window() only makes windows of this shape
     n, unit = int(m.group(1)), m.group(2).rstrip("s")
     return n * {"millisecond": 0.001, "second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800,
                 "month": 2629800, "year": 31557600}.get(unit, 86400)

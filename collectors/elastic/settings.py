@@ -125,7 +125,7 @@ def strip_userinfo(url: str) -> str:
 def _check_url(url: str, origin: str) -> str:
     parts = urlsplit(url if "://" in url else "http://" + url)
     try:
-        parts.port
+        _ = parts.port  # raises ValueError for a port that is not a number
     except ValueError:
         raise SourceError(f"{origin} {strip_userinfo(url)!r}: the port is not a number") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -23,8 +23,8 @@ from urllib.parse import unquote
 
 from elasticsearch import ApiError
 
+from collectors.interface import CancelToken, Language, Params, Progress, SourceKind
 from collectors.result import Cancelled, Column, QueryResult, SourceError
-from collectors.sources import CancelToken, Params, Progress
 
 from .client import Cluster
 from .errors import error_type_reason
@@ -70,9 +70,10 @@ def to_result(body: Mapping[str, Any], headers: Mapping[str, str] | None, retrie
 
 
 class ElasticSource:
-    """An :class:`~collectors.sources.EsqlSource` for one cluster."""
+    """An ES|QL :class:`~collectors.interface.Source` for one cluster."""
 
-    kind = "elastic"
+    kind = SourceKind.ELASTIC
+    language = Language.ESQL
 
     def __init__(self, cluster: Cluster, *, async_wait: float = 2.0, poll_wait: float = 1.0):
         self.cluster = cluster
@@ -86,6 +87,9 @@ class ElasticSource:
 
     def describe(self) -> str:
         return self.settings.describe()
+
+    def warm(self) -> None:
+        """Nothing to prepare: the first query is what reaches the cluster."""
 
     def esql(self, query: str, params: Params = None, *, cancel: CancelToken | None = None,
              progress: Progress | None = None) -> QueryResult:
@@ -104,6 +108,9 @@ class ElasticSource:
             query_text=query, notify=progress, cancelled=cancelled, retried=retried,
         )
         return to_result(response.body, response.meta.headers, retried)
+
+    run = esql
+    """The :class:`~collectors.interface.Source` name for :meth:`esql`."""
 
     def quick(self, query: str, params: Params = None) -> QueryResult:
         """``POST /_query`` for short bookkeeping queries (counts, export pages)."""

@@ -8,6 +8,7 @@ unnamed ``STATS``/``EVAL`` column by its text: ``count()``, ``AVG(salary)``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -196,7 +197,7 @@ class Limit(Command):
 @dataclass
 class MvExpand(Command):
     field: str
-    field_pos: Pos | None = field(default=None, compare=False)  # where the name was written
+    field_pos: Pos | None = dataclasses.field(default=None, compare=False)  # where the name was written
 
 
 @dataclass

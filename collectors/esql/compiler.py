@@ -28,7 +28,7 @@ from typing import Any
 
 from collectors.esql import ast
 from collectors.esql.expressions import Col, ExprCompiler, Scope, Typed
-from collectors.esql.types import quote_ident, sql_type, sql_string
+from collectors.esql.types import quote_ident, sql_string, sql_type
 from collectors.result import QueryError
 
 
@@ -105,6 +105,18 @@ class Compiler:
 
     # ------------------------------------------------------------ services for expressions
 
+    def compile_call(self, node: ast.FunctionCall, scope: Scope) -> Typed:
+        """A function call, for :class:`ExprCompiler` (functions.py builds on expressions.py)."""
+        from collectors.esql.functions import compile_call
+
+        return compile_call(self.ec, node, scope)
+
+    def convert(self, node: ast.Expr, scope: Scope, value: Typed, target: str) -> Typed:
+        """A ``::type`` cast, for :class:`ExprCompiler`."""
+        from collectors.esql.functions import convert
+
+        return convert(self.ec, node, scope, value, target)
+
     def ident(self) -> str:
         self._n += 1
         return f"c{self._n}"
@@ -171,7 +183,9 @@ class Compiler:
             return t.value
         con = duckdb.connect()
         try:
-            return con.execute(f"SELECT {t.sql}").fetchone()[0]
+            row = con.execute(f"SELECT {t.sql}").fetchone()
+            assert row is not None  # a scalar query answers one row
+            return row[0]
         except duckdb.Error as exc:
             raise QueryError(f"cannot evaluate [{node.text}]: {str(exc).splitlines()[0]}", *node.pos) from None
         finally:
@@ -251,10 +265,10 @@ class Compiler:
             per_index[idx] = fields
             for name, info in fields.items():
                 if name in merged:
-                    t, m = merged[name]
+                    t, multi = merged[name]
                     if t != info.type:
                         t = "unsupported"
-                    merged[name] = (t, m or info.multi)
+                    merged[name] = (t, multi or info.multi)
                 else:
                     merged[name] = (info.type, info.multi)
         cols = [Col(name, t, m, self.ident()) for name, (t, m) in sorted(merged.items())]
@@ -448,7 +462,7 @@ class Compiler:
         # that column's identity in Elasticsearch, so a single constant stays foldable.
         kept = {name: self.consts[name] for name, expr in cmd.by
                 if isinstance(expr, ast.Field) and expr.name == name and name in self.consts
-                and not (isinstance(self.consts[name], ast.Literal) and isinstance(self.consts[name].value, list))}
+                and not _is_list_literal(self.consts[name])}
         self.consts = kept
         # 1. BY keys as columns (multi-valued keys unnested: one row per value, null kept).
         keys: list[tuple[str, Col]] = []
@@ -590,6 +604,10 @@ def _aggregates() -> set[str]:
     from collectors.esql.functions import AGGREGATES
 
     return AGGREGATES
+
+
+def _is_list_literal(node: ast.Expr) -> bool:
+    return isinstance(node, ast.Literal) and isinstance(node.value, list)
 
 
 def contains_aggregate(node: Any) -> bool:

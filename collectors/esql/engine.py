@@ -1,6 +1,6 @@
 """Run ES|QL offline: parse, compile to DuckDB SQL, execute, shape the answer like ``_query``.
 
-``run_esql`` is the engine contract (see /work/fragments/ENGINE_CONTRACT.md): values come
+``run_esql`` is the engine contract: values come
 back JSON-ready as Elasticsearch sends them (dates ``YYYY-MM-DDTHH:MM:SS.sssZ``, multi-values
 as lists, null as None). Warnings Elasticsearch would send in its ``Warning`` headers
 (default limit, multi-values in single-value functions, failed conversions) are found by
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 import duckdb

@@ -242,10 +242,10 @@ class ExprCompiler:
             return Typed(literal_sql(text, "ip"), "ip", const=True, value=text)
         if target in NUMERIC:
             try:
-                value = float(text) if target == "double" else int(text)
+                number = float(text) if target == "double" else int(text)
             except ValueError:
                 raise QueryError(f"Cannot convert string [{text}] to [{target.upper()}]", *node.pos) from None
-            return Typed(literal_sql(value, target), target, const=True, value=value)
+            return Typed(literal_sql(number, target), target, const=True, value=number)
         if target == "boolean":
             return Typed(literal_sql(text.lower() == "true", "boolean"), "boolean", const=True, value=text.lower() == "true")
         return const
@@ -395,14 +395,12 @@ class ExprCompiler:
         target = CAST_NAMES.get(node.type.lower())
         if target is None:
             raise QueryError(f"Unsupported conversion to type [{node.type.upper()}]", *node.pos)
-        from collectors.esql.functions import convert
-
-        return convert(self, node, scope, self.compile(node.operand, scope), target)
+        return self.c.convert(node, scope, self.compile(node.operand, scope), target)
 
     def _FunctionCall(self, node: ast.FunctionCall, scope: Scope) -> Typed:
-        from collectors.esql.functions import compile_call
-
-        return compile_call(self, node, scope)
+        # Functions live in functions.py, which builds on this module; the compiler knows
+        # both, so calls go through it rather than this module importing functions.py.
+        return self.c.compile_call(node, scope)
 
 
 def _sqlt(t: str) -> str:

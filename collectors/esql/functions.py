@@ -372,7 +372,7 @@ def _cidr_match(ec, node, scope):
     if ip.type not in ("ip", "keyword", "text", "null"):
         raise QueryError(f"first argument of [{node.text}] must be [ip], found value [{node.args[0].text}] type [{ip.type}]", *node.pos)
     tests = []
-    for i, blk in enumerate(xs[1:], start=1):
+    for blk in xs[1:]:
         blocks = blk.value if isinstance(blk.value, list) else [blk.value]
         if not blk.const or not all(isinstance(b, str) for b in blocks):
             raise QueryError(f"CIDR block arguments of [{node.text}] must be constant strings", *node.pos)

@@ -131,7 +131,9 @@ def literal_sql(value: Any, es_type: str) -> str:
             return "CAST(NULL AS DOUBLE)"
         return f"CAST({v!r} AS DOUBLE)"
     if es_type == "date":
-        return f"CAST({sql_string(format_date(value)[:-1])} AS TIMESTAMP)"
+        text = format_date(value)
+        assert text is not None  # value is not None here
+        return f"CAST({sql_string(text[:-1])} AS TIMESTAMP)"
     return sql_string(str(value))
 
 

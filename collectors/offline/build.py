@@ -39,7 +39,7 @@ import duckdb
 
 from collectors.offline import inputs
 from collectors.offline.fields import FieldInfo
-from collectors.offline.sql import Names, ident, lit
+from collectors.offline.sql import Names, ident, lit, one
 from collectors.offline.types import STORAGE, MappedField, convert, dynamic_type
 from collectors.result import SourceError
 
@@ -225,10 +225,10 @@ class Builder:
         when every line is a JSON object (the trouble was elsewhere)."""
         objects = f"read_ndjson_objects({lit(str(source))}, ignore_errors=true)"
         try:
-            bad, good = self.con.execute(
+            bad, good = one(self.con.execute(
                 f"SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT'), "
                 f"count(*) FILTER (WHERE json_type(json) = 'OBJECT') FROM {objects}"
-            ).fetchone()
+            ))
         except duckdb.Error as exc:
             raise SourceError(f"{label}: cannot read ({_first_line(exc)})") from None
         if not bad:
@@ -264,9 +264,9 @@ class Builder:
                                if g.is_list else looks.format(x=col)))
         if not checks:
             return True
-        found = self.con.execute(
+        found = one(self.con.execute(
             f"SELECT {', '.join(f'bool_or({c})' for _, c in checks)} FROM {table}"
-        ).fetchone()
+        ))
         if any(found[i] for i, (kind, _) in enumerate(checks) if kind == "int"):
             return False
         suspects = [groups[kind] for (kind, _), hit in zip(checks, found) if hit and kind != "int"]
@@ -278,7 +278,7 @@ class Builder:
             looks = "(prefix({x}, '[') OR prefix({x}, '{{')) AND json_valid({x})"
             confirm.append(f"len(list_filter({col}, lambda {v}: {looks.format(x=v)})) > 0"
                            if g.is_list else looks.format(x=col))
-        found = self.con.execute(f"SELECT {', '.join(f'bool_or({c})' for c in confirm)} FROM {table}").fetchone()
+        found = one(self.con.execute(f"SELECT {', '.join(f'bool_or({c})' for c in confirm)} FROM {table}"))
         suspects = [g for g, hit in zip(suspects, found) if hit]
         return not suspects or self._only_text(source, suspects)
 
@@ -293,9 +293,9 @@ class Builder:
                 conds.append(f"list_has_any(json_type(json, {lit(leaf.path + '[*]')}), ['ARRAY', 'OBJECT'])")
             else:
                 conds.append(f"json_type(json, {lit(leaf.path)}) IN ('ARRAY', 'OBJECT')")
-        found = self.con.execute(
+        found = one(self.con.execute(
             f"SELECT count(*) FILTER (WHERE {' OR '.join(conds)}) FROM read_ndjson_objects({lit(str(source))})"
-        ).fetchone()[0]
+        ))[0]
         return not found
 
     # -- one file ------------------------------------------------------------------------
@@ -385,7 +385,7 @@ class Builder:
             choices.append(f"CAST({ident('_index')} AS VARCHAR)")
         ds = [groups.get(f"data_stream.{k}") for k in ("type", "dataset", "namespace")]
         if all(ds):
-            parts = [self._first(g) for g in ds]
+            parts = [self._first(g) for g in ds if g is not None]
             choices.append(f"({parts[0]} || '-' || {parts[1]} || '-' || {parts[2]})")
         choices.append(lit(inputs.stem(path)))
         return f"coalesce({', '.join(choices)})" if len(choices) > 1 else choices[0]
@@ -496,7 +496,7 @@ class Builder:
             norm = f"to_json({expr})"
         else:
             norm = f"(CASE WHEN {expr} IS NULL THEN NULL WHEN json_type({expr}) = 'ARRAY' THEN {expr} ELSE json_array({expr}) END)"
-        structure = self.con.execute(f"SELECT json_group_structure({norm}) FROM {self._reader}").fetchone()[0]
+        structure = one(self.con.execute(f"SELECT json_group_structure({norm}) FROM {self._reader}"))[0]
         if structure is None:
             return
         element = json.loads(structure)

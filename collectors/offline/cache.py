@@ -174,8 +174,10 @@ def _attach(con: duckdb.DuckDBPyConnection, alias: str, path: Path, key: str) ->
     except duckdb.Error:
         return None
     try:
-        raw = con.execute(f"SELECT meta FROM {ident(alias)}.main._hb_meta").fetchone()[0]
-        meta = json.loads(raw)
+        row = con.execute(f"SELECT meta FROM {ident(alias)}.main._hb_meta").fetchone()
+        if row is None:
+            raise ValueError("no cache metadata")
+        meta = json.loads(row[0])
         if meta.get("version") != FORMAT_VERSION or meta.get("key") != key:
             raise ValueError("stale cache")
         parts = [Part.from_json(p, f"{ident(alias)}.main.{p['table']}") for p in meta["parts"]]

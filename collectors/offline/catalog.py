@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from collectors.offline import cache, inputs
-from collectors.offline.build import Built, Builder, Part
+from collectors.offline.build import Builder, Built, Part
 from collectors.offline.fields import FieldInfo
 from collectors.offline.sql import ident, lit
 from collectors.offline.types import STORAGE, MappedField, convert, parse_mapping
@@ -203,7 +203,9 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 
 def _current_db(con: duckdb.DuckDBPyConnection) -> str:
-    return con.execute("SELECT current_database()").fetchone()[0]
+    row = con.execute("SELECT current_database()").fetchone()
+    assert row is not None  # a scalar query answers one row
+    return row[0]
 
 
 def _label(root: Path, file: Path) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def ident(name: str) -> str:
     """A DuckDB identifier for any string (index and field names come from the data)."""
@@ -22,3 +24,10 @@ class Names:
     def __call__(self) -> str:
         self._n += 1
         return f"__hb{self._n}"
+
+
+def one(cursor: Any) -> tuple[Any, ...]:
+    """The row of a query that always answers exactly one (an aggregate, a scalar)."""
+    row = cursor.fetchone()
+    assert row is not None, "an aggregate query answered no row"
+    return row

@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from collectors.result import SourceError
 from collectors.esql.types import SQL_TYPE
+from collectors.result import SourceError
 
 ESQL_TYPES = {
     "keyword": "keyword",

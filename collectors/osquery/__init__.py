@@ -1,6 +1,6 @@
 """Run a hunt's osquery SQL: through osqueryi, a running osqueryd, or built-in tables.
 
-Public API (see /work/fragments/CONTRACTS.md):
+Public API (the workbench and the CLI reach it through :mod:`collectors.osquery.source`):
 
 * :func:`run_osquery` runs one statement with the chosen backend (``auto`` tries
   osqueryi, then the extensions socket, then the built-in tables);

@@ -28,7 +28,12 @@ import subprocess
 import time
 
 from collectors.osquery.result import (
-    OsqueryResult, es_type, infer_text_type, make_result, split_statement, typed_value,
+    OsqueryResult,
+    es_type,
+    infer_text_type,
+    make_result,
+    split_statement,
+    typed_value,
 )
 from collectors.osquery.vtable import effective_user
 from collectors.result import QueryError, SourceError

@@ -54,10 +54,10 @@ def resolve_file_pattern(fs: FsRoot, pattern: str, limits: int = GLOB_ALL) -> li
         path += "/**"
         fs.check_deadline()
     keep = []
-    for found in results:
-        is_folder = found.endswith("/")
+    for hit in results:
+        is_folder = hit.endswith("/")
         if (is_folder and limits & GLOB_FOLDERS) or (not is_folder and limits & GLOB_FILES):
-            keep.append(found)
+            keep.append(hit)
     return keep
 
 

@@ -126,6 +126,8 @@ class Table:
     name: ClassVar[str]
     columns: ClassVar[tuple[Col, ...]]
     description: ClassVar[str] = ""
+    _required: ClassVar[frozenset[str]]
+    """Set per class by :meth:`required` (read from the class's own ``__dict__``)."""
 
     def __init__(self, ctx: QueryContext):
         self.ctx = ctx
@@ -134,11 +136,11 @@ class Table:
     def fs(self) -> FsRoot:
         return self.ctx.fs
 
-    def generate(self, constraints: Constraints) -> Iterable[Sequence[Any]]:
+    def generate(self, constraints: Constraints) -> Iterable[Any]:
         """Rows, each indexable by column number in ``columns`` order."""
         raise NotImplementedError
 
-    def row_key(self, row: Sequence[Any]) -> Hashable | None:
+    def row_key(self, row: Any) -> Hashable | None:
         """Identity of a row, so SQLite's OR-union does not list it twice (None: unique)."""
         return None
 
@@ -171,14 +173,14 @@ class _Module:
 class _VTable:
     def __init__(self, table: Table):
         self.table = table
-        self.plans: dict[int, list[tuple[str, int]]] = {}
+        self.plans: dict[int, list[tuple[Any, ...]]] = {}
         self.plan_ids = itertools.count(1)
         self.row_ids: dict[Hashable, int] = {}
         self.next_row_id = itertools.count(1)
 
     def BestIndexObject(self, info: apsw.IndexInfo) -> bool:
         columns = self.table.columns
-        plan: list[tuple[str, int]] = []
+        plan: list[tuple[Any, ...]] = []
         cost = MAX_INDEX_COST
         has_required_constraint = False
         argv = 0
@@ -298,7 +300,7 @@ def register(connection: apsw.Connection, tables: Iterable[Table]) -> None:
     """Make each table answer under its osquery name (eponymous: no CREATE needed)."""
     for table in tables:
         connection.create_module(
-            table.name, _Module(table), use_bestindex_object=True,
+            table.name, _Module(table), use_bestindex_object=True,  # type: ignore[arg-type]  # apsw's stub wants its own VTModule class
             eponymous=True, eponymous_only=True, read_only=True,
         )
 

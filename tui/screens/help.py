@@ -29,12 +29,12 @@ def help_table() -> Table:
         table.add_row(Text(key_label(key)), Text(key.description))
     table.add_row(Text(""), Text(""))
     table.add_row(Text("Moving", style="bold underline"), Text(""))
-    for key, what in NAVIGATION_KEYS:
-        table.add_row(Text(key), Text(what))
+    for keys, what in NAVIGATION_KEYS:
+        table.add_row(Text(keys), Text(what))
     table.add_row(Text(""), Text(""))
     table.add_row(Text("Dialogs", style="bold underline"), Text(""))
-    for key, what in DIALOG_KEYS:
-        table.add_row(Text(key), Text(what))
+    for keys, what in DIALOG_KEYS:
+        table.add_row(Text(keys), Text(what))
     table.add_row(Text(""), Text(""))
     table.add_row(Text("Markers", style="bold underline"),
                   Text("● tagged  ○ same file/command as a tagged row  + marked  ⌂ also on this host (local scan)"))

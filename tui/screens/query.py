@@ -19,8 +19,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
-from collectors.result import QueryError, QueryResult
-from collectors.sources import CancelToken
+from collectors.interface import CancelToken, QueryError, QueryResult
 from tui.escape import as_text, visible
 
 

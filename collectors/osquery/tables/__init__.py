@@ -7,7 +7,10 @@ from collectors.osquery.tables.file import FileTable, HashTable
 from collectors.osquery.tables.maintainer import MaintainerScriptsTable
 from collectors.osquery.tables.packages import DebPackageFilesTable, DebPackagesTable, RpmPackagesTable
 from collectors.osquery.tables.persistence import (
-    AuthorizedKeysTable, CrontabTable, SuidBinTable, SystemdUnitsTable,
+    AuthorizedKeysTable,
+    CrontabTable,
+    SuidBinTable,
+    SystemdUnitsTable,
 )
 from collectors.osquery.tables.processes import ProcessesTable
 

@@ -76,7 +76,7 @@ def name_maps(ctx: QueryContext) -> tuple[dict[int, str], dict[int, str]]:
     return users, groups
 
 
-def _by_id(ctx: QueryContext, key: str, rows: list[tuple]) -> dict[int, list[tuple]]:
+def _by_id(ctx: QueryContext, key: str, rows: list[tuple]) -> dict[int | None, list[tuple]]:
     """rows grouped by their id (column 0), built once per query: the file table's
     LEFT JOIN asks for one uid per file row."""
     index = ctx.cache.get(key)
@@ -88,7 +88,7 @@ def _by_id(ctx: QueryContext, key: str, rows: list[tuple]) -> dict[int, list[tup
     return index
 
 
-def _filter_ints(index: dict[int, list[tuple]], wanted: list[str]) -> list[tuple]:
+def _filter_ints(index: dict[int | None, list[tuple]], wanted: list[str]) -> list[tuple]:
     out: list[tuple] = []
     for value in dict.fromkeys(_int(v) for v in wanted):
         out.extend(index.get(value, ()))

@@ -170,7 +170,7 @@ class FileTable(Table):
         Col("type", "TEXT"),
     )
 
-    def generate(self, constraints: Constraints) -> Iterable[Sequence[Any]]:
+    def generate(self, constraints: Constraints) -> Iterable[FileRow]:
         fs = self.fs
         shown: dict[str, str] = {}
         for path in expand_paths(fs, constraints, "path", GLOB_ALL):

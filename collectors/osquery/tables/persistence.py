@@ -65,7 +65,7 @@ class CrontabTable(Table):
         return files
 
     def generate(self, constraints: Constraints) -> Iterable[Sequence[Any]]:
-        for path, system in self._files():
+        for path, _system in self._files():
             for line in (self.fs.read_text(path) or "").splitlines():
                 line = line.strip()
                 if not line or line.startswith("#"):
