@@ -731,11 +731,14 @@ class WorkbenchScreen(Screen):
                 return
             target = Path(path).expanduser()
             if target.exists() and not target.is_dir():
-                self.app.push_screen(
-                    PromptScreen(f"{visible(str(target))} exists. Overwrite it? (y/n)", "n", "y + enter overwrites · esc: cancel"),
-                    lambda answer: self.run_worker(self._export(path), group="export")
-                    if (answer or "").strip().lower() in ("y", "yes") else
-                    self.bench.notify_line(f"not exported: {target} kept as it was", severity="warning"))
+                def confirmed(answer: str | None) -> None:
+                    if (answer or "").strip().lower() in ("y", "yes"):
+                        self.run_worker(self._export(path), group="export")
+                    else:
+                        self.bench.notify_line(f"not exported: {target} kept as it was", severity="warning")
+
+                self.app.push_screen(PromptScreen(f"{visible(str(target))} exists. Overwrite it? (y/n)", "n",
+                                                  "y + enter overwrites · esc: cancel"), confirmed)
                 return
             self.run_worker(self._export(path), group="export")
 

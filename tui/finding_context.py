@@ -235,9 +235,13 @@ def local_scan_host(root: str | Path | None) -> str | None:
     return name[:HOSTNAME_LIMIT] or None
 
 
-def local_scan_source(backend: str, root: str | Path | None) -> str:
-    """What the case file records as the local scan's source: backend and host, or image path."""
+def local_scan_source(described: str, root: str | Path | None) -> str:
+    """The local scan's source for the case file: what the scan source tells, plus the image
+    path and the host name it read when it does not say them already."""
+    extra = []
+    if root is not None and str(Path(root).absolute()) not in described:
+        extra.append(f"image {Path(root).absolute()}")
     host = local_scan_host(root)
-    if root is None:
-        return f"osquery ({backend}) on host {host or 'this host'}"
-    return f"osquery ({backend}) on image {Path(root).absolute()}" + (f" (host {host})" if host else "")
+    if host and host not in described:
+        extra.append(f"host {host}")
+    return f"{described} ({', '.join(extra)})" if extra else described
