@@ -269,6 +269,7 @@ class Case:
         pivot_path: Sequence[Mapping[str, Any]] | None = None,
         resolved: Sequence[Mapping[str, Any] | None] | None = None,
         default_hosts: Sequence[str] = (),
+        hunt_key: str | None = None,
     ) -> TagOutcome:
         """Make each row a finding (or update it) with ``tags``; one transaction for all.
 
@@ -279,7 +280,9 @@ class Case:
         the rows (shared by all), ``resolved`` one ``{hosts, agents, first_seen,
         last_seen}`` (or None) per row for what the row itself does not say, and
         ``default_hosts`` the host(s) every row is about when nothing else tells (the
-        machine or image a local scan read).
+        machine or image a local scan read). ``hunt_key`` is what the finding ids are made from
+        instead of ``hunt_uuid`` when the uuid alone does not name the hunt (two different
+        hunts sharing one: ``Hunt.case_key``); the uuid is still what is recorded.
         """
         if resolved is not None and len(resolved) != len(rows):
             raise CaseError(f"{len(resolved)} resolved contexts for {len(rows)} rows")
@@ -301,7 +304,8 @@ class Case:
         # Without a path from the caller (the CLI), the one the query and parameters tell.
         steps = clean_steps(pivot_path) if pivot_path is not None else derived_steps(
             source_kind, shared["query"], dict(params or {}), schema.KEY_FIELDS)
-        context = {"steps": steps, "default_hosts": [clean_text(str(h)) for h in default_hosts if h]}
+        context = {"steps": steps, "default_hosts": [clean_text(str(h)) for h in default_hosts if h],
+                   "id_hunt": hunt_key or hunt_uuid}
         records: dict[str, dict[str, Any]] = {}
         ids: list[str] = []
         for n, row in enumerate(rows):
@@ -333,7 +337,8 @@ class Case:
         steps = list((context or {}).get("steps") or [])
         hosts, agents = machines(row, steps, resolved, (context or {}).get("default_hosts") or ())
         record = {
-            "id": _finding_id(kind, shared["hunt_uuid"], shared["query"], row, params, fields),
+            "id": _finding_id(kind, (context or {}).get("id_hunt", shared["hunt_uuid"]), shared["query"], row,
+                              params, fields),
             **shared,
             "id_basis": "fields" if fields else "row",
             "id_fields": dumps(fields),

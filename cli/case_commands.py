@@ -75,7 +75,7 @@ def case_tag(ctx, case_path, tags, note, hunt_key, hunt_dirs, query, source, sou
     if parsed.invalid_utf8_bytes:
         click.echo(f"warning: {name}: {parsed.invalid_utf8_bytes} bytes are not UTF-8; kept exactly in the "
                    "stored rows (as \\udcXX escapes), shown as U+FFFD", err=True)
-    hunt_uuid, hunt_name, mitre = _hunt(hunt_key, hunt_dirs)
+    hunt_uuid, hunt_name, mitre, id_hunt = _hunt(hunt_key, hunt_dirs)
     kind = source_kind or _guess_kind(source, parsed.results)
     described = clean_source(source) if source else f"json: {name}"
     query_value: int | str | None = _query_value(query) if query is not None else None
@@ -88,7 +88,7 @@ def case_tag(ctx, case_path, tags, note, hunt_key, hunt_dirs, query, source, sou
                 continue
             outcome = opened.tag_rows(
                 result.rows, list(tags), note=note, source_kind=kind, source=described,
-                hunt_uuid=hunt_uuid, hunt_name=hunt_name, mitre=mitre,
+                hunt_uuid=hunt_uuid, hunt_name=hunt_name, mitre=mitre, hunt_key=id_hunt,
                 query=query_value if query is not None else result.query,
             )
             created += outcome.created
@@ -122,10 +122,11 @@ def _guess_kind(source: str | None, results) -> str:
     return SourceKind.OFFLINE.value
 
 
-def _hunt(key: str | None, hunt_dirs) -> tuple[str | None, str | None, list[str]]:
-    """(uuid, name, mitre) of ``--hunt``; an unknown UUID is kept as given."""
+def _hunt(key: str | None, hunt_dirs) -> tuple[str | None, str | None, list[str], str | None]:
+    """(uuid, name, mitre, what finding ids are made from) of ``--hunt``; an unknown UUID is
+    kept as given."""
     if not key:
-        return None, None, []
+        return None, None, [], None
     from hunts import load_library
 
     library = load_library(hunt_dirs)
@@ -134,10 +135,10 @@ def _hunt(key: str | None, hunt_dirs) -> tuple[str | None, str | None, list[str]
     except (KeyError, ValueError) as exc:
         if _UUID.match(key.strip()):
             click.echo(f"warning: hunt {key} is not in the hunt library; recorded by uuid only", err=True)
-            return key.strip().lower(), None, []
+            return key.strip().lower(), None, [], None
         reason = exc.args[0] if exc.args else "not found"
         raise HuntbenchError(f"--hunt {key}: {reason}") from None
-    return found.uuid, found.name, list(found.mitre)
+    return found.uuid, found.name, list(found.mitre), found.case_key
 
 
 @case.command("untag")
@@ -146,12 +147,30 @@ def _hunt(key: str | None, hunt_dirs) -> tuple[str | None, str | None, list[str]
 @click.option("--tag", "tags", multiple=True, required=True, metavar="TAG", help="Tag to remove (repeatable).")
 @click.pass_context
 def case_untag(ctx, case_path, finding_id, tags) -> None:
-    """Remove tags from a finding (ID or a unique prefix of it)."""
+    """Remove tags from a finding (ID or a unique prefix of it).
+
+    A tag the finding does not have (a typo) changes nothing and exits 1 naming the tags it
+    has, so a script does not go on believing the tag is gone.
+    """
+    from casefile.tags import tag_key
+    from tui.escape import visible
+
     with _open(ctx, case_path) as opened:
         fid = opened.resolve_id(finding_id)
+        has = list(opened.finding(fid).tags)
+        missing = [t for t in tags if tag_key(t) not in {tag_key(h) for h in has}]
+        if missing:
+            raise NoSuchTag(f"finding {fid} has no tag {visible(missing[0])!r}; its tags: "
+                            f"{visible(', '.join(has)) if has else '(none)'}")
         for tag in tags:
-            removed = opened.untag(fid, tag)
-            echo(f"{fid}: {'removed' if removed else 'did not have'} tag {tag}")
+            opened.untag(fid, tag)
+            echo(f"{fid}: removed tag {tag}")
+
+
+class NoSuchTag(HuntbenchError):
+    """``case untag`` of a tag the finding does not have: nothing changed."""
+
+    exit_code = 1
 
 
 @case.command("note")
@@ -176,7 +195,8 @@ def case_note(ctx, case_path, finding_id, text) -> None:
               help="Only findings mentioning TEXT (no case): host names, agent ids, paths, command lines, "
                    "notes, pivot steps, tags, the row, the hunt.")
 @click.option("--limit", type=int, metavar="N", help="At most N findings.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "txt", "json"]), default="table", show_default=True,
+              help="table and txt are the same padded text.")
 @click.pass_context
 def case_list(ctx, case_path, tag, search, limit, fmt) -> None:
     """List findings, most recently changed first."""

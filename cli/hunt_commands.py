@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import click
 
+from cli.formats import canonical, format_option, out_dir_option, several, write_per_query
 from cli.options import parse_params, source_from, source_options
 from cli.output import echo, emit_warnings, format_result, json_text
 from collectors.interface import HuntbenchError, Language, SourceError
-from hunts import Hunt, load_library
-
-FORMATS = click.Choice(["json", "csv", "tsv", "txt"])
+from hunts import Hunt, HuntLibrary, load_library
 
 
 def hunts_option(func):
@@ -22,10 +20,17 @@ def hunts_option(func):
                         help="Folder of hunting TOML files, searched recursively (repeatable).")(func)
 
 
+def library_warnings(library: HuntLibrary) -> None:
+    """Warnings about the library not shown before (each once; ``hunt list --check`` lists all)."""
+    from hunts.seen import first_time
+
+    for message in first_time(library):
+        click.echo(f"warning: {message}", err=True)
+
+
 def find_hunt(key: str | None, hunt_dirs) -> Hunt:
     library = load_library(hunt_dirs)
-    for problem in library.problems:
-        click.echo(f"warning: skipped {problem}", err=True)
+    library_warnings(library)
     if key is None:
         return library.default
     try:
@@ -43,12 +48,21 @@ def hunt() -> None:
 
 @hunt.command("list")
 @hunts_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def hunt_list(hunt_dirs, fmt: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(["table", "txt", "json"]), default="table", show_default=True)
+@click.option("--check", is_flag=True,
+              help="List every warning about the library (other commands show each only once); exit 1 if any.")
+def hunt_list(hunt_dirs, fmt: str, check: bool) -> None:
     """List the bundled hunts, your hunts folder's, and those under --hunts."""
     library = load_library(hunt_dirs)
-    for problem in library.problems:
-        click.echo(f"warning: skipped {problem}", err=True)
+    if check:
+        from tui.escape import visible
+
+        messages = library.messages()
+        for message in messages:
+            echo(f"warning: {visible(message)}")
+        echo(f"{len(library.hunts)} hunts, {len(messages)} warning{'s' if len(messages) != 1 else ''}")
+        raise SystemExit(1 if messages else 0)
+    library_warnings(library)
     if fmt == "json":
         echo(json.dumps([h.to_summary() for h in library.hunts], indent=2, ensure_ascii=False))
         return
@@ -60,7 +74,8 @@ def hunt_list(hunt_dirs, fmt: str) -> None:
         )
         mitre = ",".join(h.mitre) or "-"
         echo(f"{h.uuid}  {visible(h.name)}  [{mitre}]  {langs}")
-    echo(f"{len(library.hunts)} hunts" + (f", {len(library.problems)} skipped" if library.problems else ""))
+    echo(f"{len(library.hunts)} hunts" + (f", {len(library.problems)} skipped" if library.problems else "")
+         + (" (hunt list --check lists the warnings)" if library.messages() else ""))
 
 
 @hunt.command("show")
@@ -89,28 +104,35 @@ def hunt_show(key: str, hunt_dirs) -> None:
 @click.argument("key", metavar="HUNT", required=False)
 @hunts_option
 @source_options
-@click.option("--format", "fmt", type=FORMATS, default="txt", show_default=True)
-def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
+@format_option()
+@out_dir_option
+def hunt_run(key: str | None, hunt_dirs, fmt: str, out_dir: str | None, **source_kwargs) -> None:
     """Run a hunt's ES|QL queries (default: the DPKG/RPM hunt) offline or on a cluster.
 
     With --format json: a list with one object per query, {"query": N, "language":
-    "ES|QL", "columns": .., "values": ..}.
+    "ES|QL", "columns": .., "values": ..}. With csv/tsv, several queries are one table
+    whose first column, query, says which query a row is from; --out-dir DIR writes one
+    file per query instead.
     """
     h = find_hunt(key, hunt_dirs)
     source = source_from(source_kwargs)
-    outputs: list[Any] = []
+    results = []
     for q in h.esql_queries:
         result = source.run(q.text)
         emit_warnings([f"query {q.index}: {w}" for w in result.warnings])
-        if fmt == "json":
-            outputs.append({"query": q.index, "language": q.language, **result.to_json()})
-        else:
-            outputs.append(f"# query {q.index}: {q.title}\n{format_result(result, fmt)}")
+        results.append((q.index, q.title, result))
     skipped = [q for q in h.queries if q.language != Language.ESQL]
     for q in skipped:
         hint = " (run it with: huntbench scan)" if q.supported else " (not supported)"
         click.echo(f"note: query {q.index} is {q.language}{hint}", err=True)
-    echo(json_text(outputs) if fmt == "json" else "\n\n".join(outputs))
+    if out_dir is not None:
+        for path in write_per_query([(i, r) for i, _t, r in results], fmt, out_dir):
+            click.echo(f"wrote {path}", err=True)
+        return
+    if fmt == "json":
+        echo(json_text([{"query": i, "language": Language.ESQL, **r.to_json()} for i, _t, r in results]))
+    else:
+        echo(several(results, fmt))
 
 
 @click.command()
@@ -118,7 +140,7 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
 @source_options
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Query parameter for ?NAME (repeatable; JSON values allowed).")
-@click.option("--format", "fmt", type=FORMATS, default="txt", show_default=True)
+@format_option()
 def esql(query: str, params, fmt: str, **source_kwargs) -> None:
     """Run one ES|QL QUERY, offline (--data, --sample) or on a cluster (--es-url).
 
@@ -134,4 +156,4 @@ def esql(query: str, params, fmt: str, **source_kwargs) -> None:
     source = source_from(source_kwargs)
     result = source.run(query, parse_params(params))
     emit_warnings(result.warnings)
-    echo(format_result(result, fmt))
+    echo(format_result(result, canonical(fmt)))

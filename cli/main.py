@@ -59,9 +59,14 @@ def cli(ctx: click.Context, **options) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from tui.launch import launch
+    from cli.startup import check_paths, require_terminal
 
-    launch(**options)
+    check_paths(options)
+    from tui.launch import build_app
+
+    app = build_app(**options)  # unknown hunt, bad --now ...: an error before any screen
+    require_terminal()
+    app.run()
 
 
 def main(argv: list[str] | None = None) -> None:

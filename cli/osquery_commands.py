@@ -13,11 +13,10 @@ from typing import Any
 
 import click
 
+from cli.formats import canonical, format_option, several
 from cli.hunt_commands import find_hunt, hunts_option
 from cli.output import echo, format_result, json_text
 from collectors.interface import HuntbenchError
-
-FORMATS = click.Choice(["table", "json", "csv", "tsv", "txt"])
 
 
 def osquery_options(func):
@@ -35,7 +34,7 @@ def osquery_options(func):
                           "/opt/orbit/orbit-osquery.em)."),
         click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
                      help="Seconds before a query is given up."),
-        click.option("--format", "fmt", type=FORMATS, default="table", show_default=True),
+        format_option(default="table"),
     ]
     for option in reversed(options):
         func = option(func)
@@ -52,7 +51,7 @@ def _run(sql: str, root, backend: str, socket, timeout: float):
 
 
 def _render(result, fmt: str) -> str:
-    return format_result(result, "txt" if fmt == "table" else fmt)
+    return format_result(result, canonical(fmt))
 
 
 @click.command()
@@ -70,22 +69,19 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
     queries = hunt.osquery_queries
     if not queries:
         raise HuntbenchError(f"hunt {hunt.name!r} has no osquery SQL query (try: huntbench hunt run)")
-    outputs: list[Any] = []
+    results = []
     backend_used = None
     for query in queries:
         result = _run(query.text, root, backend, socket, timeout)
         backend_used = result.backend
-        if fmt == "json":
-            outputs.append({"query": query.index, "language": query.language, **result.to_json()})
-        elif len(queries) == 1:
-            outputs.append(_render(result, fmt))
-        else:
-            outputs.append(f"# query {query.index}: {query.title}\n{_render(result, fmt)}")
+        results.append((query.index, query.title, result))
     click.echo(f"note: answered by {backend_used}" + (f" on --root {root}" if root else ""), err=True)
     if fmt == "json":
+        outputs: list[Any] = [{"query": i, "language": q.language, **r.to_json()}
+                              for (i, _t, r), q in zip(results, queries)]
         echo(json_text(outputs[0] if len(outputs) == 1 else outputs))
     else:
-        echo("\n\n".join(outputs))
+        echo(several(results, fmt))
 
 
 @click.command()

@@ -97,6 +97,22 @@ class Hunt:
     references: list[str] = field(default_factory=list)
     pivots: list[Pivot] = field(default_factory=list)
     bundled: bool = False
+    shares_uuid: bool = False
+    """Another, different hunt of the library has the same uuid (Elastic's library has such
+    pairs): the uuid alone does not name this hunt, its name or file does."""
+
+    @property
+    def case_key(self) -> str:
+        """What the case file records as this hunt (and finding ids are made from): the uuid,
+        with the file name added when another hunt shares the uuid, so the two hunts'
+        findings never get the same id."""
+        return f"{self.uuid}/{self.path.name}" if self.shares_uuid else self.uuid
+
+    def same_hunt(self, other: "Hunt") -> bool:
+        """A true duplicate (the bundled copy of a hunt that is also in ``--hunts``): same
+        uuid, name and queries."""
+        return (self.uuid, self.name.strip(), [q.text for q in self.queries]) == (
+            other.uuid, other.name.strip(), [q.text for q in other.queries])
 
     @property
     def esql_queries(self) -> list[HuntQuery]:
@@ -245,23 +261,44 @@ def bundled_hunt_files() -> list[Path]:
     return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".toml"))
 
 
+SEED_UUID = "1d7cae97-2dea-4f01-b04c-85fa4bd991d0"
+
+
 @dataclass
 class HuntLibrary:
     hunts: list[Hunt]
     problems: list[LoadProblem]
+    """Files that were skipped."""
+    notices: list[LoadProblem] = field(default_factory=list)
+    """Loaded, but worth a word (two different hunts sharing a uuid)."""
+
+    def messages(self) -> list[str]:
+        """Every warning about the library, one line each, as the CLI prints them."""
+        return [f"skipped {p}" for p in self.problems] + [str(n) for n in self.notices]
 
     @property
     def default(self) -> Hunt:
-        """The seed hunt, "Persistence via DPKG/RPM Package"."""
-        return self.find("1d7cae97-2dea-4f01-b04c-85fa4bd991d0")
+        """The seed hunt, "Persistence via DPKG/RPM Package" (the bundled one, even if a
+        user's hunt reuses its uuid)."""
+        seeds = [h for h in self.hunts if h.uuid == SEED_UUID]
+        return next((h for h in seeds if h.bundled), seeds[0] if seeds else self.find(SEED_UUID))
 
     def find(self, key: str) -> Hunt:
         """A hunt by uuid, exact name (case-insensitive), file name (with or without
-        ``.toml``, as Elastic's hunting index links them), unique name prefix, or file path."""
+        ``.toml``, as Elastic's hunting index links them), file path, a uuid prefix, or any
+        substring of the name that only one hunt has (as the workbench's picker matches).
+        KeyError, listing the candidates, when the key names several hunts or none."""
         lowered = key.strip().lower()
-        for hunt in self.hunts:
-            if lowered in (hunt.uuid.lower(), hunt.name.lower(), hunt.path.stem.lower(), hunt.path.name.lower()):
-                return hunt
+        if not lowered:
+            raise KeyError("an empty hunt name (try: huntbench hunt list)")
+        by_name = [h for h in self.hunts if lowered in (h.name.lower(), h.path.stem.lower(), h.path.name.lower())]
+        if len(by_name) == 1:
+            return by_name[0]
+        by_uuid = [h for h in self.hunts if h.uuid.lower() == lowered]
+        if len(by_uuid) == 1:
+            return by_uuid[0]
+        if by_name or by_uuid:
+            raise KeyError(_ambiguous(key, by_name or by_uuid))
         as_path = Path(key).expanduser()
         if as_path.is_file():
             resolved = as_path.resolve()
@@ -269,12 +306,19 @@ class HuntLibrary:
                 if hunt.path.resolve() == resolved:
                     return hunt
             return parse_hunt(as_path.read_text(encoding="utf-8"), as_path)
-        prefixed = [h for h in self.hunts if h.name.lower().startswith(lowered)]
-        if len(prefixed) == 1:
-            return prefixed[0]
-        if prefixed:
-            raise KeyError(f"hunt {key!r} is ambiguous: {', '.join(h.name for h in prefixed[:5])}")
+        for matches in ([h for h in self.hunts if h.uuid.lower().startswith(lowered)],
+                        [h for h in self.hunts if lowered in h.name.lower()]):
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                raise KeyError(_ambiguous(key, matches))
         raise KeyError(f"no hunt named {key!r} (try: huntbench hunt list)")
+
+
+def _ambiguous(key: str, hunts: list[Hunt]) -> str:
+    listed = "; ".join(f"{h.name} ({h.path.name}, {h.uuid[:8]})" for h in hunts[:8])
+    more = f"; and {len(hunts) - 8} more" if len(hunts) > 8 else ""
+    return f"hunt {key!r} is ambiguous, {len(hunts)} hunts match: {listed}{more}"
 
 
 def _toml_files(folder: Path) -> Iterable[Path]:
@@ -284,13 +328,16 @@ def _toml_files(folder: Path) -> Iterable[Path]:
 def load_library(extra_dirs: Iterable[Path | str] = (), include_user_dir: bool = True) -> HuntLibrary:
     """The bundled hunts, the user's hunts folder, then each ``--hunts DIR`` (recursively).
 
-    A hunt whose uuid was already loaded is not listed twice: the first one wins (and the
-    other is reported), so a user cannot silently shadow the bundled seed hunt with an
-    older copy.
+    A uuid names one hunt, but real libraries break that (Elastic's has pairs of different
+    macOS hunts sharing one). So: a true duplicate (same uuid, name and queries: the bundled
+    copy of a hunt that is also in ``--hunts``) is listed once, the user's copy winning over
+    the bundled one; two *different* hunts with one uuid are both loaded, reachable by name
+    and file, with one notice per uuid.
     """
     hunts: list[Hunt] = []
     problems: list[LoadProblem] = []
-    seen: dict[str, Path] = {}
+    notices: list[LoadProblem] = []
+    by_uuid: dict[str, list[int]] = {}
 
     def add(path: Path, bundled: bool) -> None:
         try:
@@ -301,11 +348,16 @@ def load_library(extra_dirs: Iterable[Path | str] = (), include_user_dir: bool =
         except ValueError as exc:
             problems.append(LoadProblem(path, str(exc)))
             return
-        if hunt.uuid in seen:
-            if seen[hunt.uuid].resolve() != path.resolve():
-                problems.append(LoadProblem(path, f"uuid {hunt.uuid} is already loaded from {seen[hunt.uuid]}"))
-            return
-        seen[hunt.uuid] = path
+        slots = by_uuid.setdefault(hunt.uuid, [])
+        for slot in slots:
+            loaded = hunts[slot]
+            if loaded.path.resolve() == path.resolve():
+                return
+            if loaded.same_hunt(hunt):
+                if loaded.bundled and not bundled:
+                    hunts[slot] = hunt  # the user's copy wins
+                return
+        slots.append(len(hunts))
         hunts.append(hunt)
 
     for path in bundled_hunt_files():
@@ -320,4 +372,12 @@ def load_library(extra_dirs: Iterable[Path | str] = (), include_user_dir: bool =
                 add(path, bundled=False)
         elif folder != user_hunts_dir():
             problems.append(LoadProblem(folder, "no such file or folder"))
-    return HuntLibrary(hunts, problems)
+    for uuid, slots in by_uuid.items():
+        if len(slots) > 1:
+            sharing = [hunts[i] for i in slots]
+            for hunt in sharing:
+                hunt.shares_uuid = True
+            names = "; ".join(f"{h.name!r} ({h.path})" for h in sharing)
+            notices.append(LoadProblem(sharing[0].path, f"uuid {uuid} names {len(sharing)} different hunts, "
+                                       f"all loaded (open them by name or file): {names}"))
+    return HuntLibrary(hunts, problems, notices)

@@ -149,10 +149,10 @@ def test_hunt_show_by_name_prefix_and_unknown_hunt_is_one_line_error():
     assert exit_info.value.code == 2
 
 
-def test_a_hunt_with_a_duplicate_uuid_does_not_shadow_the_bundled_seed(tmp_path: Path):
+def test_a_different_hunt_reusing_the_seeds_uuid_does_not_shadow_it(tmp_path: Path):
     write(tmp_path, "old.toml", hunt_toml(SEED_UUID, "Old copy", "from logs-*"))
     library = load_library([tmp_path], include_user_dir=False)
-    assert library.find(SEED_UUID).bundled
-    assert [h.name for h in library.hunts].count("Old copy") == 0
-    assert [p.path.name for p in library.problems] == ["old.toml"]
-    assert "already loaded" in library.problems[0].reason
+    assert library.default.bundled and library.default.name == "Persistence via DPKG/RPM Package"
+    assert library.find("Old copy").path.name == "old.toml"
+    assert library.problems == []
+    assert len(library.notices) == 1 and "Old copy" in library.notices[0].reason

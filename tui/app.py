@@ -616,7 +616,7 @@ class WorkbenchScreen(Screen):
                 source=app.source_label(view), hunt_uuid=hunt.uuid if hunt else None,
                 hunt_name=hunt.name if hunt else None, mitre=list(hunt.mitre) if hunt else [],
                 query=view.case_query, params=view.params or None, pivot_path=steps,
-                resolved=resolved, default_hosts=default_hosts))
+                resolved=resolved, default_hosts=default_hosts, hunt_key=hunt.case_key if hunt else None))
         except Exception as exc:  # noqa: BLE001 - locked / foreign case file: one line, nothing lost
             app.notify_line(f"not tagged: {describe_error(exc)}", severity="error")
             return
@@ -880,7 +880,7 @@ class HuntbenchApp(App):
         result = result or view.result
         if result is None or view.source_kind not in set(SourceKind):
             return []
-        hunt = self.hunt.uuid if self.hunt else None
+        hunt = self.hunt.case_key if self.hunt else None
         names = result.column_names
         return [finding_id(view.source_kind, hunt, view.case_query, dict(zip(names, row)), view.params or None)
                 for row in result.values]

@@ -54,17 +54,15 @@ def build_app(**options: Any) -> HuntbenchApp:
     except (KeyError, ValueError) as exc:
         raise HuntbenchError(str(exc.args[0]) if exc.args else str(exc)) from None
     warm_source(source)  # only once nothing else can fail before the screen opens
+    from hunts.seen import first_time
     from tui.app import HuntbenchApp
 
-    if library.problems:
-        notices.append(f"{len(library.problems)} hunt file(s) skipped: {library.problems[0]}")
+    fresh = first_time(library)  # each library warning once, not on every start
+    if fresh:
+        notices.append(f"hunt library: {fresh[0]}" + (f" (and {len(fresh) - 1} more: huntbench hunt list --check)"
+                                                      if len(fresh) > 1 else ""))
     app = HuntbenchApp(source=source, library=library, hunt=hunt, case_path=options.get("case_path"),
                        startup_notice="; ".join(notices) or None)
     warnings.app = app
     return app
 
-
-def launch(**options: Any) -> None:
-    """Open the workbench; returns when the user quits."""
-    app = build_app(**options)
-    app.run()
