@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from collectors.interface import CancelToken, Language, QueryResult, Source, SourceKind
 from collectors.sources import SourceRouter, open_scan, sample_source, warm_source
 from hunts.library import ESQL, OSQUERY, Hunt, HuntLibrary, HuntQuery
+from tui import fit
 from tui.case_gateway import CASE_WIDTHS, CaseGateway, findings_result, tags_of
 from tui.escape import as_text, clip, visible
 from tui.finding_context import (
@@ -113,7 +114,7 @@ class WorkbenchScreen(Screen):
     def draw_header(self) -> None:
         app = self.bench
         hunt = app.hunt.name if app.hunt else "no hunt"
-        text = f"huntbench │ {app.source.describe()} │ case {app.case_display()} │ {hunt}"
+        text = fit.header(app.source.describe(), app.case_display(), hunt, (self.size.width or app.size.width) - 2)
         self.query_one("#header", Static).update(as_text(text))
 
     @property
@@ -199,14 +200,14 @@ class WorkbenchScreen(Screen):
         if not self.panes:
             return
         steps = [self.pane.label.split(" ", 1)[-1]] + [v.crumb or v.title for v in self.pane.stack[1:]]
-        crumbs = " › ".join(visible(s) for s in steps)
         # The time window in force for this pane and step, always in sight at the right.
         window = self.bench.window_in_force(self.pane.view)
         tail = f"  ⏱ {window}" if window else ""
-        width = max(self.size.width - 2 - len(tail), 20)
-        if len(crumbs) > width:
-            crumbs = "…" + crumbs[-(width - 1):]
-        self.query_one("#crumbs", Static).update(as_text(crumbs.ljust(width) + tail))
+        self.query_one("#crumbs", Static).update(as_text(fit.breadcrumb(steps, tail, self.size.width - 2)))
+
+    def on_resize(self) -> None:
+        self.draw_header()
+        self.draw_bars()
 
     def draw_detail(self) -> None:
         """The whole selected row: every column, values complete and wrapped."""
@@ -361,7 +362,8 @@ class WorkbenchScreen(Screen):
         query = carry_window(request.query, view.query)  # the pivot looks at the same time window
         new = View(name=request.name, title=request.title, query=query, params=request.params,
                    source_kind=view.source_kind, case_query=request.case_query, crumb=request.crumb,
-                   index_patterns=HuntQuery(0, request.query, ESQL).index_patterns, via=dict(request.via))
+                   index_patterns=HuntQuery(0, request.query, ESQL).index_patterns, via=dict(request.via),
+                   origin={**view.origin, **row})
         pane.push(new)
         self.draw_bars()
         self.draw_detail()

@@ -75,7 +75,9 @@ class View:
     via: dict[str, Any] = field(default_factory=dict)
     """Column -> value the pivot into this view was filtered on (for the finding's pivot path)."""
     column_widths: dict[str, int] = field(default_factory=dict)
-    """Widest a column's cells are drawn, where narrower than the pane's default (Case pane)."""
+    """Widest a column's cells are drawn, whatever the width of the screen (Case pane)."""
+    origin: dict[str, Any] = field(default_factory=dict)
+    """Values of the rows the pivot path went through, nearest last (where the cursor lands)."""
     uid: int = field(default_factory=lambda: next(_ids))
 
     # ------------------------------------------------------------------ rows

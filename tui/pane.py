@@ -22,7 +22,9 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowKey
 
 from collectors.interface import Cancelled, CancelToken, HuntbenchError, QueryError, QueryResult
-from tui.escape import as_text
+from tui.escape import as_text, clip
+from tui.fit import CELL_PADDING, DATE_TYPES, STAMP_WIDTH, cell_texts, fit_widths, natural_width
+from tui.landing import landing_row
 from tui.model import View
 
 if TYPE_CHECKING:
@@ -30,9 +32,6 @@ if TYPE_CHECKING:
 
 LOADING_DELAY = 0.15
 """Seconds a query runs before the pane shows a loading indicator."""
-
-CELL_WIDTH = 48
-"""Longest cell shown in a table; the detail pane shows the whole value."""
 
 Runner = Callable[[View, CancelToken, Callable[[str], None]], QueryResult]
 
@@ -65,7 +64,7 @@ class ResultTable(DataTable):
 
         DataTable measures every new cell through the console (``measure``), about half a
         second for the 1,000 rows of a pivot. Our cells are plain ``Text`` already cut to
-        ``CELL_WIDTH`` and never wrap, so a column's width is the longest cell's cell
+        their column's width (tui/fit.py) and never wrap, so a column's width is the longest cell's cell
         length (``rich.cells.cell_len``: wide characters count double), computed once;
         the columns get that as a fixed width and :meth:`_update_dimensions` skips the
         per-cell measuring.
@@ -323,21 +322,51 @@ class ResultPane(Vertical):
             table.clear(columns=True)
         else:
             order = view.display_order()
+            rows_shown = self.display_rows()
+            names = [view.columns[i].name for i in order]
+            dates = [view.columns[i].type in DATE_TYPES for i in order]
+            values = view.result.values
+            texts = [cell_texts([values[r][i] for r in rows_shown], d) for i, d in zip(order, dates)]
+            widths = fit_widths([natural_width(n, t) for n, t in zip(names, texts)], self.cell_room(len(order)),
+                                key=view.preferred_column() if order else None,
+                                floors=[STAMP_WIDTH if d else 0 for d in dates],
+                                caps=[view.column_widths.get(n) for n in names])
             columns = [(Text("  "), "__marker__")]  # two cells at least: "●+"
-            widths = [view.column_widths.get(view.columns[i].name, CELL_WIDTH) for i in order]
-            columns += [(as_text(view.columns[i].name, width=w, style="bold"), f"c{i}") for i, w in zip(order, widths)]
+            columns += [(as_text(n, width=w, style="bold"), f"c{i}") for n, i, w in zip(names, order, widths)]
             rows = []
             markers = self.markers
-            for index in self.display_rows():
-                values = view.result.values[index]
+            for j, index in enumerate(rows_shown):
                 marker = markers(view, index) if markers else Text("")
-                rows.append((str(index), [marker, *(as_text(values[i], width=w) for i, w in zip(order, widths))]))
+                rows.append((str(index), [marker, *(Text(clip(t[j], w), no_wrap=True, end="")
+                                                   for t, w in zip(texts, widths))]))
             table.fill(columns, rows)
-            row, col = view.cursor if view.cursor is not None else (0, view.preferred_column() + 1)
             if table.row_count:
+                first = view.cursor is None
+                row, col = view.cursor or (landing_row(view, rows_shown), view.preferred_column() + 1)
                 table.move_cursor(row=min(row, table.row_count - 1),
                                   column=max(1, min(col, len(view.columns))), animate=False)
+                if first:  # the columns left of the cursor stay in sight when the cursor's fits
+                    table.call_after_refresh(self._scroll_home_if_fits)
         self._draw_status()
+
+    def cell_room(self, columns: int) -> int:
+        """Cells of screen for ``columns`` data columns: the pane's width less the marker
+        column, the padding around each cell and the vertical scrollbar. A hidden pane has
+        no width yet; the screen's is what it will get."""
+        width = self.size.width or self.app.size.width
+        return max(width - (2 + CELL_PADDING) - CELL_PADDING * columns - 2, 20)
+
+    def _scroll_home_if_fits(self) -> None:
+        table = self.table
+        if not table.row_count:
+            return
+        region = table._get_cell_region(table.cursor_coordinate)
+        if region.right <= table.scrollable_content_region.width:
+            table.scroll_to(x=0, animate=False)
+
+    def on_resize(self) -> None:
+        if self.view.result is not None and not self.view.loading:
+            self.redraw(keep_cursor=True)
 
     def reorder(self, change: Callable[[View], None]) -> None:
         """Apply a filter/sort change and redraw with the same row still under the cursor."""

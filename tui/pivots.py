@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hunts.library import Hunt, Pivot
-from tui.escape import clip, visible
+from tui.escape import visible
+from tui.fit import crumb_for
 
 _PLAIN_NAME = re.compile(r"\A[A-Za-z_@][A-Za-z0-9_.@]*\Z")
 _EVENT_LIMIT = 500
@@ -63,19 +64,20 @@ def declared_pivot(pivot: Pivot, row: dict[str, Any]) -> PivotRequest:
         if value is None:
             raise PivotUnavailable(f"pivot {pivot.id}: {visible(column)} is empty in this row")
         params[param] = value
-    first = next(iter(pivot.params.values()), None)
+    via = {column: params[param] for param, column in pivot.params.items()}
     return PivotRequest(
         name=f"pivot:{pivot.id}",
         title=pivot.label,
         query=pivot.query,
         params=params,
         case_query=f"pivot:{pivot.id}",
-        crumb=f"{first}={clip(visible(row.get(first)), 40)}" if first else pivot.id,
-        via={column: params[param] for param, column in pivot.params.items()},
+        crumb=crumb_for(via, row) or pivot.id,
+        via=via,
     )
 
 
-def generic_pivot(column: str, value: Any, index_patterns: list[str]) -> PivotRequest:
+def generic_pivot(column: str, value: Any, index_patterns: list[str],
+                  row: dict[str, Any] | None = None) -> PivotRequest:
     """Events where ``column`` equals ``value`` over the query's indices.
 
     ``agent.id`` leads to all of that agent's events (``logs-*``), since an agent is what a
@@ -93,7 +95,7 @@ def generic_pivot(column: str, value: Any, index_patterns: list[str]) -> PivotRe
     return PivotRequest(
         name="events",
         title=f"events where {visible(column)} == value",
-        crumb=f"{column}={clip(visible(value), 40)}",
+        crumb=crumb_for({column: value}, row or {}),
         query=query,
         params=params,
         case_query=f"events:{column}",
@@ -116,4 +118,4 @@ def choose_pivot(
         return declared_pivot(pivot, row)
     if column not in row:
         raise PivotUnavailable("no cell selected")
-    return generic_pivot(column, row[column], index_patterns)
+    return generic_pivot(column, row[column], index_patterns, row)

@@ -1,0 +1,175 @@
+"""Fitting text to the terminal: column widths, the breadcrumb, the header.
+
+A responder runs huntbench at whatever size the SSH window has, 80x24 to 200x50. What
+matters most must stay readable at 80 columns, and a wide terminal must be used rather
+than left empty:
+
+* **Columns**: every column gets what it needs when all fit; when they do not, the others
+  are held to :data:`OTHER_CAP` and the *key* column (the command line or file name the
+  cursor starts on) gets all the room that is left, so a long command line is cut only
+  where the screen ends. Timestamps are shown as ``2026-11-16 08:58:12`` and never cut
+  below date and time.
+* **Breadcrumb**: cut in the middle (where the path starts and where it is now both stay).
+* **Header**: the hunt name is what the responder is working on; when the line is too long
+  the source (often a long URL or path) is shortened first, then the case path.
+
+Plain functions over strings and numbers, no Textual: tested without a terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+from rich.cells import cell_len
+
+from tui.escape import ELLIPSIS, clip, visible
+
+OTHER_CAP = 28
+"""Widest a column other than the key column is drawn when not everything fits."""
+
+KEY_MIN = 24
+"""The key column is never squeezed below this (the table scrolls instead)."""
+
+MAX_CELL = 2000
+"""Longest cell drawn at all (the detail pane shows the whole value)."""
+
+STAMP_WIDTH = 19
+"""``2026-11-16 08:58:12``: a timestamp keeps its time of day whatever the width."""
+
+CELL_PADDING = 2
+"""DataTable's padding around each cell (one on each side)."""
+
+DATE_TYPES = frozenset({"date", "date_nanos", "datetime"})
+
+_ISO = re.compile(r"\A(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?\Z")
+
+
+def short_stamp(value: Any) -> str | None:
+    """``2026-11-16T08:58:12.000Z`` -> ``2026-11-16 08:58:12``; None if not an ISO timestamp.
+
+    Only the UTC designator is dropped (the whole workbench shows UTC, as the header says);
+    a timestamp with another offset keeps it.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _ISO.match(value)
+    if not match:
+        return None
+    day, time, zone = match.groups()
+    return f"{day} {time}" + ("" if zone in (None, "Z", "+00:00", "+0000") else zone)
+
+
+def cell_texts(values: Sequence[Any], is_date: bool) -> list[str]:
+    """One column's cells as shown: escaped, timestamps shortened."""
+    if is_date:
+        out = []
+        for v in values:
+            stamp = short_stamp(v)
+            out.append(stamp if stamp is not None else visible(v))
+        return out
+    return [visible(v) for v in values]
+
+
+def natural_width(header: str, cells: Sequence[str]) -> int:
+    """What a column needs to show its header and every cell in full (capped)."""
+    width = cell_len(header)
+    for text in cells:
+        n = cell_len(text) if not text.isascii() else len(text)
+        if n > width:
+            width = n
+            if width >= MAX_CELL:
+                return MAX_CELL
+    return width
+
+
+def fit_widths(natural: Sequence[int], available: int, key: int | None,
+               floors: Sequence[int] | None = None, caps: Sequence[int | None] | None = None) -> list[int]:
+    """Cell widths for columns needing ``natural`` cells, on ``available`` cells of screen
+    (padding already taken off).
+
+    All fit: each gets what it needs. Else every column but ``key`` is held to
+    :data:`OTHER_CAP` (never below its floor: a timestamp's date and time), the key column
+    gets what is left (at least :data:`KEY_MIN`), and room the key does not need goes back to
+    the columns that were cut, narrowest cut first. ``caps`` are hard limits (the Case pane's).
+    """
+    count = len(natural)
+    floors = list(floors) if floors is not None else [0] * count
+    limits = [min(n, c) if c is not None else n for n, c in zip(natural, caps or [None] * count)]
+    if sum(limits) <= available or count == 0:
+        return limits
+    if key is None:
+        key = max(range(count), key=lambda i: limits[i])
+    widths = [limits[i] if i == key else min(limits[i], max(OTHER_CAP, floors[i])) for i in range(count)]
+    others = sum(w for i, w in enumerate(widths) if i != key)
+    widths[key] = max(min(limits[key], available - others), min(KEY_MIN, limits[key]))
+    spare = available - sum(widths)
+    for i in sorted((i for i in range(count) if widths[i] < limits[i]), key=lambda i: limits[i] - widths[i]):
+        if spare <= 0:
+            break
+        grow = min(spare, limits[i] - widths[i])
+        widths[i] += grow
+        spare -= grow
+    return widths
+
+
+def cut_middle(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters by taking out its middle (``start…end``)."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    if width == 1:
+        return ELLIPSIS
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
+
+
+CRUMB_VALUE = 40
+"""Longest a pivot value is shown in the breadcrumb (the detail pane shows it in full)."""
+
+
+def crumb_for(via: dict[str, Any], row: dict[str, Any]) -> str:
+    """The breadcrumb step of a pivot filtered on ``via`` (column -> value), from ``row``.
+
+    Every field the pivot was filtered on is shown (``process.executable=/usr/bin/bash,
+    process.command_line=bash -c …``), and an agent id comes with the host name the row
+    gives for it, since a responder thinks in host names: ``agent.id=2213e004-… (k8s-node-03)``.
+    """
+    parts = []
+    for column, value in via.items():
+        part = f"{visible(column)}={clip(visible(value), CRUMB_VALUE)}"
+        host = row.get("host.name") if column == "agent.id" else None
+        if host is not None and column != "host.name" and "host.name" not in via:
+            part += f" ({clip(visible(host), CRUMB_VALUE)})"
+        parts.append(part)
+    return ", ".join(parts)
+
+
+def breadcrumb(steps: Sequence[str], tail: str, width: int) -> str:
+    """The breadcrumb line: steps joined by ``›``, cut in the middle to fit beside ``tail``
+    (the time window, kept whole at the right)."""
+    crumbs = " › ".join(visible(s) for s in steps)
+    room = max(width - len(tail), 20)
+    return cut_middle(crumbs, room).ljust(room) + tail
+
+
+def header(source: str, case: str, hunt: str, width: int) -> str:
+    """``huntbench │ source │ case … │ hunt`` in ``width`` characters: the source is
+    shortened first (its end: ``sample data (bu…``, ``elasticsearch https://es.exa…``), then
+    the case path (its middle), and the hunt name only when nothing else is left."""
+    fixed = "huntbench │ "
+    sep = " │ "
+    source, case, hunt = visible(source), visible(case), visible(hunt)
+    case = f"case {case}"
+    over = len(fixed) + len(source) + len(sep) + len(case) + len(sep) + len(hunt) - width
+    if over > 0:
+        source = clip(source, max(len(source) - over, 12))  # its start says what kind and where
+        over = len(fixed) + len(source) + len(sep) + len(case) + len(sep) + len(hunt) - width
+    if over > 0:
+        case = cut_middle(case, max(len(case) - over, 10))
+        over = len(fixed) + len(source) + len(sep) + len(case) + len(sep) + len(hunt) - width
+    if over > 0:
+        hunt = clip(hunt, max(len(hunt) - over, 12))
+    return f"{fixed}{source}{sep}{case}{sep}{hunt}"
