@@ -177,13 +177,12 @@ async def test_marked_rows_are_tagged_together_and_the_case_pane_changes_and_rem
         bench = app.workbench
         await pilot.press("space", "space")
         assert bench.pane.view.marked and len(bench.pane.view.marked) == 2
-        await pilot.press("t", "4")  # needs-review
-        await pilot.press("enter")
+        await pilot.press("t", "4")  # needs-review, at once
         await wait_for(pilot, lambda: any("tagged 2 rows needs-review" in n for n in app.notifications_shown), what="tagging")
         await pilot.press("c")
         pane = bench.pane
         await wait_for(pilot, lambda: pane.view.result is not None and len(pane.view.result.values) == 2, what="case pane")
-        await pilot.press("T", "3", "enter")  # replace the first finding's tags: benign only
+        await pilot.press("T", "3")  # replace the first finding's tags: benign only
         await wait_for(pilot, lambda: any("is now benign only" in n for n in app.notifications_shown), what="retag")
         await wait_for(pilot, lambda: not pane.view.loading and pane.view.result and
                        sorted(r[0] for r in pane.view.result.values) == ["benign", "needs-review"], what="case pane refresh")
@@ -203,7 +202,7 @@ async def test_export_through_the_ui_writes_the_csv_and_reports_path_and_count(m
     app = make_app()
     async with app.run_test(size=BIG) as pilot:
         await follow_chain(pilot, app, chain)
-        await pilot.press("t", "1", "enter")
+        await pilot.press("t", "1")
         await wait_for(pilot, lambda: any("tagged 1 row" in n for n in app.notifications_shown), what="tagging")
         await pilot.press("e")
         await wait_for(pilot, lambda: "export the case" in screen_text(app), what="the export prompt")
@@ -463,14 +462,14 @@ async def test_a_locked_case_file_is_one_line_and_nothing_is_lost(make_app, tmp_
         locker = sqlite3.connect(case_path, isolation_level=None)
         locker.execute("BEGIN EXCLUSIVE")
         try:
-            await pilot.press("t", "1", "enter")
+            await pilot.press("t", "1")
             await wait_for(pilot, lambda: any(n.startswith("not tagged:") for n in app.notifications_shown), what="the error")
             line = next(n for n in app.notifications_shown if n.startswith("not tagged:"))
             assert "locked" in line and "\n" not in line
         finally:
             locker.execute("ROLLBACK")
             locker.close()
-        await pilot.press("t", "1", "enter")
+        await pilot.press("t", "1")
         await wait_for(pilot, lambda: any(n.startswith("tagged 1 row") for n in app.notifications_shown), what="tagging")
     case = open_case(case_path, create=False)
     try:
@@ -565,7 +564,7 @@ from logs-endpoint.events.process-*
         app.screen.query_one("#hunt-filter").value = "shells"
         await pilot.pause(0.2)
         assert "Look for bash -i" in screen_text(app)  # notes of the highlighted hunt
-        await pilot.press("enter", "enter")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: app.hunt.name == "Shells from package scripts", what="the new hunt")
         await wait_idle(pilot, app)
         bench = app.workbench

@@ -104,7 +104,7 @@ async def enter(pilot, app) -> None:
 
 async def tag(pilot, app, key: str, what: str) -> None:
     shown = len(app.notifications_shown)
-    await pilot.press("t", key, "enter")
+    await pilot.press("t", key)
     await wait_for(pilot, lambda: any(f"tagged 1 row {what}" in n for n in app.notifications_shown[shown:]),
                    what="tagging")
 

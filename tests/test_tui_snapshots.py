@@ -85,7 +85,7 @@ def test_agents_pivot(snap_compare, app, size):
 def test_command_line_tagged(snap_compare, app, size):
     async def run(pilot):
         await to_command_lines(pilot)
-        await pilot.press("t", "1", "enter")
+        await pilot.press("t", "1")
         await wait_for(pilot, lambda: pilot.app.workbench.pane.view.tags, what="tag marker")
         await pilot.pause(0.2)
 
@@ -142,7 +142,7 @@ def test_query_editor_with_error(snap_compare, app, size):
 def test_case_pane(snap_compare, app, size):
     async def run(pilot):
         await to_command_lines(pilot)
-        await pilot.press("t", "2")
+        await pilot.press("t", "down", "enter")  # suspicious, then a note
         await pilot.press(*"beacons out")
         await pilot.press("enter")
         await wait_for(pilot, lambda: pilot.app.workbench.pane.view.tags, what="tag marker")

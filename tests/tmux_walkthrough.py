@@ -99,8 +99,7 @@ class Walkthrough:
             # Tag the rare file itself: its hosts are resolved through the agents pivot.
             self.keys("t")
             self.wait("the tag dialog for the file", lambda t: "malicious" in t and "needs-review" in t)
-            self.keys("2")
-            self.keys("Enter")
+            self.keys("2")  # a fixed tag at once
             self.wait("the file tagged", lambda t: "tagged 1 row suspicious" in t)
             self.keys("Enter")
             agents = self.wait("Enter: the agents that wrote it", lambda t: "Agents that wrote" in t and "row" in t)

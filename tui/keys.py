@@ -1,10 +1,17 @@
-"""Every key of the workbench in one table: bindings, the help screen and the command
-palette are all made from it, so none of them can forget a key (Posting's idea of
-bindings with ids and tooltips, and "category: action" palette entries)."""
+"""Every key of the workbench in one table: bindings, the help screen, the command
+palette and the key table of docs/workbench.md are all made from it, so none of them can
+forget a key or describe it differently (Posting's idea of bindings with ids and tooltips,
+and "category: action" palette entries).
+
+``python -m tui.keys docs/workbench.md`` rewrites that page's key table (between its
+``<!-- keys -->`` markers); tests/test_tui_keys_doc.py fails when the page is stale.
+"""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual.binding import Binding, BindingType
 
@@ -39,10 +46,10 @@ WORKBENCH_KEYS: tuple[Key, ...] = (
     Key("t", "tag", "Tag", "Add a tag to the selected row, or the rows marked with space (in the Case pane: to the finding)", "case", show=True),
     Key("T", "replace_tags", "Replace tags", "In the Case pane: replace the selected finding's tags with one (t adds a tag)", "case", display="T"),
     Key("e", "export", "Export", "Export the case's findings to CSV (asks for the path; asks before overwriting)", "case", show=True),
-    Key("space", "mark", "Mark", "Mark or unmark the selected row (for tagging several rows at once)", "case", display="space"),
+    Key("space", "mark", "Mark ↓", "Mark or unmark the selected row and move down to the next (t then tags all marked rows)", "case", show=True, display="space"),
     Key("slash", "filter", "Filter", "Show only rows containing a text (esc clears)", "pane", show=True, display="/"),
     Key("s", "sort", "Sort", "Sort by the selected column: ascending, descending, then the query's order", "pane"),
-    Key("r", "rare_first", "Rare first", "Toggle rare-first: by the count column, else by how often the selected column's value occurs", "pane"),
+    Key("r", "rare_first", "Rare first", "Toggle rare-first: by the count column, else by how often the selected column's value occurs (shown in a count column)", "pane"),
     Key("tab", "next_pane", "Next pane", "Show the next pane", "view", priority=False),
     Key("shift+tab", "previous_pane", "Previous pane", "Show the previous pane", "view"),
     Key("1,2,3,4,5,6,7,8,9", "pane_number", "Pane N", "Show pane number N (as numbered in the pane bar)", "view", display="1-9"),
@@ -60,16 +67,25 @@ WORKBENCH_KEYS: tuple[Key, ...] = (
     Key("q", "quit", "Quit", "Quit huntbench", "app", show=True),
 )
 
+TABLE_KEYS: tuple[Key, ...] = (
+    Key("home,g", "scroll_top", "First row", "Move to the first row (as in less and VisiData)", "pane", display="home g"),
+    Key("end,G", "scroll_bottom", "Last row", "Move to the last row", "pane", display="end G"),
+    Key("circumflex_accent", "scroll_home", "First column", "Move to the first column", "pane", display="^"),
+    Key("dollar_sign", "scroll_end", "Last column", "Move to the last column", "pane", display="$"),
+)
+"""Keys of a pane's table (bound on the table, where DataTable's own Home/End would move
+to the first/last *column*)."""
+
 NAVIGATION_KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓ ← →", "move the cell cursor"),
-    ("pgup pgdn home end", "scroll the table"),
+    ("pgup pgdn", "a page up / down"),
     ("ctrl+p", "command palette (every action as \"category: action\")"),
     ("ctrl+q", "quit from anywhere"),
 )
 
 DIALOG_KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓ enter", "tag dialog: choose malicious / suspicious / benign / needs-review, then a note (optional) and enter"),
-    ("1-4", "tag dialog: choose a fixed tag at once"),
+    ("1-4", "tag dialog: tag at once with that fixed tag (a note can be added after: n in the Case pane)"),
     ("text + enter", "tag dialog: a tag of your own (in the second field)"),
     ("ctrl+r f5", "query editor: run the edited query; an error shows its line:col"),
     ("esc", "any dialog: close without doing anything"),
@@ -86,3 +102,50 @@ def bindings(keys: tuple[Key, ...] = WORKBENCH_KEYS) -> list[BindingType]:
         else:
             out.append(k.binding())
     return out
+
+
+def key_label(key: Key) -> str:
+    """How a key is written in the help screen and the docs (``⏎``, ``/``, ``home g``)."""
+    if key.display:
+        return key.display
+    return " ".join(k.replace("question_mark", "?").replace("slash", "/") for k in key.key.split(","))
+
+
+def key_rows() -> list[tuple[str, str, str]]:
+    """(section, keys, what it does) for every key, in the help screen's order."""
+    rows = [("Workbench", key_label(k), k.description) for k in WORKBENCH_KEYS]
+    rows += [("Moving", key_label(k), k.description) for k in TABLE_KEYS]
+    rows += [("Moving", keys, what) for keys, what in NAVIGATION_KEYS]
+    rows += [("Dialogs", keys, what) for keys, what in DIALOG_KEYS]
+    return rows
+
+
+START, END = "<!-- keys: generated by python -m tui.keys docs/workbench.md -->", "<!-- /keys -->"
+
+
+def markdown_table() -> str:
+    """The key table of docs/workbench.md (between the markers)."""
+    lines = ["| Key | What it does |", "| --- | --- |"]
+    for _section, keys, what in key_rows():
+        cell = " ".join(f"`{k}`" for k in keys.split(" ")) if keys.count("`") == 0 else keys
+        lines.append(f"| {cell} | {what.replace('|', chr(92) + '|')} |")
+    return "\n".join(lines)
+
+
+def rewrite(page: str) -> str:
+    """``page`` with the text between the key-table markers replaced by :func:`markdown_table`."""
+    start, end = page.index(START) + len(START), page.index(END)
+    return page[:start] + "\n" + markdown_table() + "\n" + page[end:]
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m tui.keys docs/workbench.md", file=sys.stderr)
+        return 2
+    path = Path(argv[0])
+    path.write_text(rewrite(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -127,10 +127,7 @@ class View:
         """Indices of the result's rows in display order: filtered, then sorted."""
         if self.result is None:
             return []
-        rows = list(range(len(self.result.values)))
-        if self.filter_text:
-            needle = self.filter_text.lower()
-            rows = [i for i in rows if any(needle in visible(v).lower() for v in self.result.values[i])]
+        rows = self._filtered_rows()
         if self.rare_first:
             rows = self._rare_order(rows)
         elif self.sort is not None:
@@ -138,6 +135,14 @@ class View:
             if name in self.column_names:
                 col = self.column_names.index(name)
                 rows = _sorted_by(rows, lambda i: self.result.values[i][col], descending)
+        return rows
+
+    def _filtered_rows(self) -> list[int]:
+        assert self.result is not None
+        rows = list(range(len(self.result.values)))
+        if self.filter_text:
+            needle = self.filter_text.lower()
+            rows = [i for i in rows if any(needle in visible(v).lower() for v in self.result.values[i])]
         return rows
 
     def _rare_order(self, rows: list[int]) -> list[int]:
@@ -156,6 +161,23 @@ class View:
         values = self.result.values
         freq = Counter(_hashable(values[i][col]) for i in rows)
         return sorted(rows, key=lambda i: freq[_hashable(values[i][col])])
+
+    def rare_counts(self) -> dict[int, int] | None:
+        """Rare-first by how often a value occurs (no count column): each row's count, which
+        the pane shows in a column of its own so the order can be read. None otherwise."""
+        if not self.rare_first or self.result is None:
+            return None
+        names = self.column_names
+        if any(c in names for c in COUNT_COLUMNS):
+            return None
+        column = self.rare_basis()
+        if column is None:
+            return None
+        col = names.index(column)
+        values = self.result.values
+        rows = self._filtered_rows()
+        freq = Counter(_hashable(values[i][col]) for i in rows)
+        return {i: freq[_hashable(values[i][col])] for i in rows}
 
     def rare_basis(self) -> str | None:
         """What rare-first orders by, for the status line."""

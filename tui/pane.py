@@ -24,6 +24,7 @@ from textual.widgets.data_table import RowKey
 from collectors.interface import Cancelled, CancelToken, HuntbenchError, QueryError, QueryResult
 from tui.escape import as_text, clip
 from tui.fit import CELL_PADDING, DATE_TYPES, STAMP_WIDTH, cell_texts, fit_widths, natural_width
+from tui.keys import TABLE_KEYS, bindings
 from tui.landing import landing_row
 from tui.model import View
 
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 
 LOADING_DELAY = 0.15
 """Seconds a query runs before the pane shows a loading indicator."""
+
+COUNT_WIDTH = 12
+"""Rare-first's count column: ``n `` and the start of the column name it counts."""
 
 Runner = Callable[[View, CancelToken, Callable[[str], None]], QueryResult]
 
@@ -53,6 +57,7 @@ class ResultTable(DataTable):
     BINDINGS = [
         Binding("enter", "select_cursor", "Pivot", key_display="⏎", id="huntbench.pivot",
                 tooltip="Follow the selected cell (declared pivot, else events where field == value)"),
+        *bindings(TABLE_KEYS),
     ]
 
     DEFAULT_CSS = """
@@ -293,16 +298,20 @@ class ResultPane(Vertical):
         row = self.table.cursor_coordinate.row
         return rows[row] if 0 <= row < len(rows) else None
 
+    def lead_columns(self) -> int:
+        """Table columns before the result's: the markers, and the rare-first count if shown."""
+        return 1 if self.view.rare_counts() is None else 2
+
     def selected_column(self) -> str | None:
         names = self.view.display_names
-        col = self.table.cursor_coordinate.column - 1  # column 0 holds the markers
+        col = self.table.cursor_coordinate.column - self.lead_columns()  # markers (and count) first
         if 0 <= col < len(names):
             return names[col]
         return names[0] if names else None
 
     def column_position(self, name: str) -> int:
         """The table column (0 holds the markers) that shows the result column ``name``."""
-        return self.view.display_names.index(name) + 1
+        return self.view.display_names.index(name) + self.lead_columns()
 
     def selected_row(self) -> dict[str, Any] | None:
         index = self.selected_index()
@@ -327,24 +336,31 @@ class ResultPane(Vertical):
             dates = [view.columns[i].type in DATE_TYPES for i in order]
             values = view.result.values
             texts = [cell_texts([values[r][i] for r in rows_shown], d) for i, d in zip(order, dates)]
-            widths = fit_widths([natural_width(n, t) for n, t in zip(names, texts)], self.cell_room(len(order)),
+            counts = view.rare_counts()
+            room = self.cell_room(len(order)) - (0 if counts is None else COUNT_WIDTH + CELL_PADDING)
+            widths = fit_widths([natural_width(n, t) for n, t in zip(names, texts)], room,
                                 key=view.preferred_column() if order else None,
                                 floors=[STAMP_WIDTH if d else 0 for d in dates],
                                 caps=[view.column_widths.get(n) for n in names])
             columns = [(Text("  "), "__marker__")]  # two cells at least: "●+"
+            if counts is not None:  # what rare-first sorted by, beside the markers
+                columns.append((as_text(f"n {view.rare_basis()}", width=COUNT_WIDTH, style="bold"), "__count__"))
             columns += [(as_text(n, width=w, style="bold"), f"c{i}") for n, i, w in zip(names, order, widths)]
             rows = []
             markers = self.markers
             for j, index in enumerate(rows_shown):
                 marker = markers(view, index) if markers else Text("")
-                rows.append((str(index), [marker, *(Text(clip(t[j], w), no_wrap=True, end="")
-                                                   for t, w in zip(texts, widths))]))
+                front = [marker] if counts is None else [marker, Text(str(counts[index]), justify="right", end="")]
+                rows.append((str(index), [*front, *(Text(clip(t[j], w), no_wrap=True, end="")
+                                                  for t, w in zip(texts, widths))]))
+            table.fixed_columns = len(columns) - len(names)
             table.fill(columns, rows)
             if table.row_count:
                 first = view.cursor is None
-                row, col = view.cursor or (landing_row(view, rows_shown), view.preferred_column() + 1)
+                lead = self.lead_columns()
+                row, col = view.cursor or (landing_row(view, rows_shown), view.preferred_column() + lead)
                 table.move_cursor(row=min(row, table.row_count - 1),
-                                  column=max(1, min(col, len(view.columns))), animate=False)
+                                  column=max(lead, min(col, len(view.columns) + lead - 1)), animate=False)
                 if first:  # the columns left of the cursor stay in sight when the cursor's fits
                     table.call_after_refresh(self._scroll_home_if_fits)
         self._draw_status()
@@ -371,10 +387,10 @@ class ResultPane(Vertical):
     def reorder(self, change: Callable[[View], None]) -> None:
         """Apply a filter/sort change and redraw with the same row still under the cursor."""
         index = self.selected_index() if self.is_mounted and self.table.row_count else None
-        column = self.table.cursor_coordinate.column if self.is_mounted else 1
+        column = self.table.cursor_coordinate.column - self.lead_columns() if self.is_mounted else 0
         change(self.view)
         rows = self.display_rows()
-        self.view.cursor = (rows.index(index) if index in rows else 0, column)
+        self.view.cursor = (rows.index(index) if index in rows else 0, column + self.lead_columns())
         self.redraw()
 
     def refresh_markers(self) -> None:

@@ -10,30 +10,22 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.keys import DIALOG_KEYS, NAVIGATION_KEYS, WORKBENCH_KEYS, Key
-
-
-def key_label(key: Key) -> str:
-    if key.display:
-        return key.display
-    return " ".join(k.replace("question_mark", "?").replace("slash", "/") for k in key.key.split(","))
+from tui.keys import key_rows
 
 
 def help_table() -> Table:
-    """Two columns, key and what it does; the descriptions wrap under themselves."""
+    """Two columns, key and what it does (from tui/keys.py, as the docs' key table); the
+    descriptions wrap under themselves."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", max_width=14)
     table.add_column()
-    table.add_row(Text("Workbench", style="bold underline"), Text(""))
-    for key in WORKBENCH_KEYS:
-        table.add_row(Text(key_label(key)), Text(key.description))
-    table.add_row(Text(""), Text(""))
-    table.add_row(Text("Moving", style="bold underline"), Text(""))
-    for keys, what in NAVIGATION_KEYS:
-        table.add_row(Text(keys), Text(what))
-    table.add_row(Text(""), Text(""))
-    table.add_row(Text("Dialogs", style="bold underline"), Text(""))
-    for keys, what in DIALOG_KEYS:
+    section = None
+    for heading, keys, what in key_rows():
+        if heading != section:
+            if section is not None:
+                table.add_row(Text(""), Text(""))
+            table.add_row(Text(heading, style="bold underline"), Text(""))
+            section = heading
         table.add_row(Text(keys), Text(what))
     table.add_row(Text(""), Text(""))
     table.add_row(Text("Markers", style="bold underline"),

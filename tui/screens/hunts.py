@@ -31,6 +31,9 @@ def hunt_text(hunt: Hunt) -> Text:
 
 
 class HuntPickerScreen(ModalScreen[Hunt | None]):
+    """The filter has the focus from the start, so typing filters from the first key (as
+    the hint says); ↑ ↓ move in the list meanwhile and enter opens the highlighted hunt."""
+
     DEFAULT_CSS = """
     HuntPickerScreen { align: center middle; }
     HuntPickerScreen > Vertical { width: 98%; height: 94%; border: round $accent; background: $surface; }
@@ -39,7 +42,13 @@ class HuntPickerScreen(ModalScreen[Hunt | None]):
     HuntPickerScreen VerticalScroll { height: 40%; border-top: solid $accent; padding: 0 1; }
     HuntPickerScreen .hint { height: 1; color: $text-muted; padding: 0 1; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="huntbench.hunts.cancel", tooltip="Keep the current hunt")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="huntbench.hunts.cancel", tooltip="Keep the current hunt"),
+        Binding("down", "move(1)", "Next", show=False, id="huntbench.hunts.down"),
+        Binding("up", "move(-1)", "Previous", show=False, id="huntbench.hunts.up"),
+        Binding("pagedown", "move(10)", "Page down", show=False, id="huntbench.hunts.pagedown"),
+        Binding("pageup", "move(-10)", "Page up", show=False, id="huntbench.hunts.pageup"),
+    ]
 
     def __init__(self, hunts: list[Hunt], current: Hunt | None) -> None:
         super().__init__()
@@ -53,7 +62,7 @@ class HuntPickerScreen(ModalScreen[Hunt | None]):
             yield DataTable(cursor_type="row", id="hunt-table")
             with VerticalScroll():
                 yield Static("", id="hunt-detail", markup=False)
-            yield Static("type to filter · ↓ to the list · enter open · esc cancel", classes="hint", markup=False)
+            yield Static("type to filter · ↑ ↓ choose · enter open · esc cancel", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -61,7 +70,7 @@ class HuntPickerScreen(ModalScreen[Hunt | None]):
         table.add_column(as_text("MITRE", style="bold"), key="mitre")
         table.add_column(as_text("queries", style="bold"), key="queries")
         self._fill("")
-        table.focus()
+        self.query_one(Input).focus()
 
     def _fill(self, needle: str) -> None:
         table = self.query_one(DataTable)
@@ -85,7 +94,22 @@ class HuntPickerScreen(ModalScreen[Hunt | None]):
         self._fill(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()
+        row = self.query_one(DataTable).cursor_row
+        if 0 <= row < len(self.shown):
+            self.dismiss(self.shown[row])
+
+    def action_move(self, rows: int) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            table.move_cursor(row=max(0, min(table.cursor_row + rows, table.row_count - 1)), animate=False)
+
+    def on_key(self, event) -> None:
+        """A printable key while the list has the focus (after a click) goes to the filter."""
+        filt = self.query_one(Input)
+        if self.focused is not filt and event.is_printable and event.character:
+            filt.focus()
+            filt.insert_text_at_cursor(event.character)
+            event.stop()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show(event.cursor_row)

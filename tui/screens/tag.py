@@ -22,7 +22,8 @@ class TagChoice:
 
 
 class TagScreen(ModalScreen[TagChoice | None]):
-    """↑↓/1-4 + enter picks a fixed tag, or type one; then enter (optionally after a note)."""
+    """1-4 tags at once with a fixed tag (the note can be added later from the Case pane);
+    ↑↓ + enter picks one, or type one, then enter (optionally after a note)."""
 
     DEFAULT_CSS = """
     TagScreen { align: center middle; }
@@ -52,7 +53,7 @@ class TagScreen(ModalScreen[TagChoice | None]):
             yield Input(placeholder="or type a tag and press enter", id="tag-custom")
             yield Input(placeholder="note (optional), enter to tag", id="tag-note")
             yield Static("", classes="error", id="tag-error", markup=False)
-            yield Static("enter: choose · 1-4: fixed tag · esc: cancel", classes="hint", markup=False)
+            yield Static("1-4: tag at once · enter: choose, then a note · esc: cancel", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -62,7 +63,7 @@ class TagScreen(ModalScreen[TagChoice | None]):
     def action_pick(self, index: int) -> None:
         if self.focused is not None and isinstance(self.focused, Input):
             return
-        self._choose(self.tags[index])
+        self.dismiss(TagChoice(self.tags[index], None))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self._choose(str(event.option.id))

@@ -1,0 +1,80 @@
+"""Column widths, breadcrumb and header fitted to the terminal (tui/fit.py, no Textual)."""
+
+from __future__ import annotations
+
+from tui.fit import (
+    KEY_MIN,
+    OTHER_CAP,
+    STAMP_WIDTH,
+    breadcrumb,
+    crumb_for,
+    cut_middle,
+    fit_widths,
+    header,
+    short_stamp,
+)
+
+CRON = "sh -c echo '*/15 * * * * root /var/lib/rpm/.rpm-check >/dev/null 2>&1' > /etc/cron.d/rpm-check"
+
+
+def test_a_wide_terminal_shows_a_long_command_line_in_full():
+    # Q2 at 200 columns: cc, agent_count, process.executable, process.command_line (the key)
+    natural = [2, 11, 18, len(CRON)]
+    assert fit_widths(natural, available=180, key=3) == natural
+
+
+def test_when_not_everything_fits_the_key_column_gets_the_slack():
+    natural = [2, 11, 40, 300]
+    widths = fit_widths(natural, available=120, key=3)
+    assert widths[:2] == [2, 11] and widths[2] == OTHER_CAP
+    assert sum(widths) == 120 and widths[3] == 120 - 2 - 11 - OTHER_CAP
+
+
+def test_room_the_key_does_not_need_goes_back_to_the_columns_cut():
+    widths = fit_widths([60, 50, 30], available=125, key=2)
+    assert widths[2] == 30 and sum(widths) == 125 and widths[0] > OTHER_CAP and widths[1] > OTHER_CAP
+
+
+def test_the_key_column_is_never_squeezed_below_its_minimum():
+    widths = fit_widths([36, 11, 24, 24, 200], available=70, key=4)
+    assert widths[4] == KEY_MIN
+
+
+def test_timestamps_keep_their_time_at_80_columns():
+    assert short_stamp("2026-11-16T08:58:12.000Z") == "2026-11-16 08:58:12"
+    assert short_stamp("2026-11-16T08:58:12+02:00") == "2026-11-16 08:58:12+02:00"
+    assert short_stamp("not a time") is None and short_stamp(5) is None
+    # agents pane at 80 columns: agent.id (key), host.name, events, first_seen, last_seen
+    widths = fit_widths([36, 11, 6, STAMP_WIDTH, STAMP_WIDTH], available=60, key=0,
+                        floors=[0, 0, 0, STAMP_WIDTH, STAMP_WIDTH])
+    assert widths[3:] == [STAMP_WIDTH, STAMP_WIDTH]
+
+
+def test_caps_hold_whatever_the_width():
+    assert fit_widths([40, 100], available=300, key=1, caps=[12, None]) == [12, 100]
+
+
+def test_the_breadcrumb_is_cut_in_the_middle_and_keeps_the_time_window():
+    steps = ["Q2 process-*", "process.executable=/usr/bin/bash, process.command_line=" + CRON[:40] + "…",
+             "agent.id=2213e004-9b8f-4a51-8c55-8d4f2a3b9c10 (k8s-node-03)"]
+    line = breadcrumb(steps, "  ⏱ 7 days to 2026-11-16 09:00Z", 78)
+    assert len(line) == 78
+    assert line.startswith("Q2 process-*") and line.endswith("⏱ 7 days to 2026-11-16 09:00Z")
+    assert "(k8s-node-03)" in line and "…" in line
+    assert cut_middle("abcdefghij", 5) == "ab…ij"
+
+
+def test_a_pivot_crumb_names_every_field_and_the_host_of_an_agent():
+    row = {"agent.id": "2213e004", "host.name": "k8s-node-03", "events": 4}
+    assert crumb_for({"agent.id": "2213e004"}, row) == "agent.id=2213e004 (k8s-node-03)"
+    two = crumb_for({"process.executable": "/usr/bin/bash", "process.command_line": "bash -i"}, {})
+    assert two == "process.executable=/usr/bin/bash, process.command_line=bash -i"
+    assert crumb_for({"file.name": "\x1b[31mx"}, {}) == "file.name=\\x1b[31mx"
+
+
+def test_the_header_keeps_the_hunt_name_and_shortens_the_source():
+    hunt = "Persistence via DPKG/RPM Package"
+    line = header("sample data (bundled, offline)", "huntbench-case.db", hunt, 78)
+    assert len(line) <= 78 and line.endswith(hunt) and "sample data" in line
+    wide = header("elasticsearch https://es.example.org:9200", "huntbench-case.db", hunt, 198)
+    assert wide == f"huntbench │ elasticsearch https://es.example.org:9200 │ case huntbench-case.db │ {hunt}"
