@@ -5,6 +5,7 @@ from __future__ import annotations
 from tui.fit import (
     KEY_MIN,
     OTHER_CAP,
+    OTHER_MIN,
     STAMP_WIDTH,
     breadcrumb,
     crumb_for,
@@ -25,9 +26,9 @@ def test_a_wide_terminal_shows_a_long_command_line_in_full():
 
 def test_when_not_everything_fits_the_key_column_gets_the_slack():
     natural = [2, 11, 40, 300]
-    widths = fit_widths(natural, available=120, key=3)
+    widths = fit_widths(natural, available=180, key=3)
     assert widths[:2] == [2, 11] and widths[2] == OTHER_CAP
-    assert sum(widths) == 120 and widths[3] == 120 - 2 - 11 - OTHER_CAP
+    assert sum(widths) == 180 and widths[3] == 180 - 2 - 11 - OTHER_CAP
 
 
 def test_room_the_key_does_not_need_goes_back_to_the_columns_cut():
@@ -35,9 +36,17 @@ def test_room_the_key_does_not_need_goes_back_to_the_columns_cut():
     assert widths[2] == 30 and sum(widths) == 125 and widths[0] > OTHER_CAP and widths[1] > OTHER_CAP
 
 
-def test_the_key_column_is_never_squeezed_below_its_minimum():
-    widths = fit_widths([36, 11, 24, 24, 200], available=70, key=4)
-    assert widths[4] == KEY_MIN
+def test_at_80_columns_the_other_columns_give_way_to_the_key():
+    # Q2 at 80 columns: /usr/bin/deb-systemd-helper must not take more room than the command line
+    widths = fit_widths([2, 11, 27, 95], available=64, key=3)
+    assert widths[2] == OTHER_MIN and widths[3] == 64 - 2 - 11 - OTHER_MIN
+
+
+def test_a_key_that_would_be_squeezed_takes_the_visible_row_and_the_rest_scroll():
+    # a pivot's command lines: host.name, process.command_line (key), then five more columns
+    widths = fit_widths([11, 95, 19, 9, 40, 60, 20], available=58, key=1)
+    assert widths[0] == 11 and widths[1] == 58 - 11
+    assert fit_widths([11, 30, 200], available=30, key=1)[1] == KEY_MIN
 
 
 def test_timestamps_keep_their_time_at_80_columns():

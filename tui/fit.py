@@ -5,7 +5,7 @@ matters most must stay readable at 80 columns, and a wide terminal must be used 
 than left empty:
 
 * **Columns**: every column gets what it needs when all fit; when they do not, the others
-  are held to :data:`OTHER_CAP` and the *key* column (the command line or file name the
+  are held to a fifth of the screen and the *key* column (the command line or file name the
   cursor starts on) gets all the room that is left, so a long command line is cut only
   where the screen ends. Timestamps are shown as ``2026-11-16 08:58:12`` and never cut
   below date and time.
@@ -26,7 +26,11 @@ from rich.cells import cell_len
 from tui.escape import ELLIPSIS, clip, visible
 
 OTHER_CAP = 28
-"""Widest a column other than the key column is drawn when not everything fits."""
+"""Widest a column other than the key column is drawn when not everything fits (on a wide
+screen; see :func:`other_cap`)."""
+
+OTHER_MIN = 14
+"""...and the least it is held to on a narrow one (``/usr/bin/dpkg`` still reads whole)."""
 
 KEY_MIN = 24
 """The key column is never squeezed below this (the table scrolls instead)."""
@@ -83,15 +87,24 @@ def natural_width(header: str, cells: Sequence[str]) -> int:
     return width
 
 
+def other_cap(available: int) -> int:
+    """How wide the columns other than the key may be when not everything fits: a fifth of
+    the screen, between :data:`OTHER_MIN` and :data:`OTHER_CAP`."""
+    return max(OTHER_MIN, min(OTHER_CAP, available // 5))
+
+
 def fit_widths(natural: Sequence[int], available: int, key: int | None,
                floors: Sequence[int] | None = None, caps: Sequence[int | None] | None = None) -> list[int]:
     """Cell widths for columns needing ``natural`` cells, on ``available`` cells of screen
     (padding already taken off).
 
     All fit: each gets what it needs. Else every column but ``key`` is held to
-    :data:`OTHER_CAP` (never below its floor: a timestamp's date and time), the key column
-    gets what is left (at least :data:`KEY_MIN`), and room the key does not need goes back to
-    the columns that were cut, narrowest cut first. ``caps`` are hard limits (the Case pane's).
+    :func:`other_cap` (never below its floor: a timestamp's date and time) and the key column
+    gets what is left, so every column stays in sight. When that would leave the key less
+    than :data:`KEY_MIN`, the key takes the rest of the visible row instead and the columns
+    after it are reached by scrolling (the detail pane shows them too). Room the key does not
+    need goes back to the columns that were cut, narrowest cut first. ``caps`` are hard
+    limits (the Case pane's).
     """
     count = len(natural)
     floors = list(floors) if floors is not None else [0] * count
@@ -100,9 +113,11 @@ def fit_widths(natural: Sequence[int], available: int, key: int | None,
         return limits
     if key is None:
         key = max(range(count), key=lambda i: limits[i])
-    widths = [limits[i] if i == key else min(limits[i], max(OTHER_CAP, floors[i])) for i in range(count)]
-    others = sum(w for i, w in enumerate(widths) if i != key)
-    widths[key] = max(min(limits[key], available - others), min(KEY_MIN, limits[key]))
+    cap = other_cap(available)
+    widths = [limits[i] if i == key else min(limits[i], max(cap, floors[i])) for i in range(count)]
+    before = sum(widths[:key])
+    rest = available - before - sum(widths[key + 1:])
+    widths[key] = min(limits[key], rest if rest >= KEY_MIN else max(available - before, KEY_MIN))
     spare = available - sum(widths)
     for i in sorted((i for i in range(count) if widths[i] < limits[i]), key=lambda i: limits[i] - widths[i]):
         if spare <= 0:
