@@ -15,7 +15,7 @@ from typing import Any
 
 import apsw
 
-from collectors.osquery.fsroot import FsRoot
+from collectors.osquery.fsroot import FsRoot, display
 from collectors.osquery.result import OsqueryResult, es_type, infer_type, make_result, split_statement
 from collectors.osquery.tables import TABLES
 from collectors.osquery.vtable import QueryContext, effective_user, register
@@ -58,6 +58,10 @@ def run_builtin(sql: str, *, root: str | None = None, timeout: float = 30.0,
     for i, decl in enumerate(decltypes):
         types.append(es_type(decl) or infer_type([r[i] for r in rows]))
     notices = list(ctx.notices)
+    if fs.loops:
+        count = len(fs.loops)
+        notices.append(f"skipped {count} symbolic link loop{'s' if count != 1 else ''}"
+                       f" (not followed): {', '.join(display(p) for p in fs.loops[:3])}")
     euid, user = effective_user()
     skipped = f"{fs.unreadable} unreadable path{'s' if fs.unreadable != 1 else ''} skipped"
     if euid != 0:
