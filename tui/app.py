@@ -33,6 +33,16 @@ from tui.finding_context import (
     resolve_rows,
 )
 from tui.keys import WORKBENCH_KEYS, bindings
+from tui.local_scan import (
+    DOTFILES,
+    SCRIPT_LIMIT,
+    dotfile_query,
+    fleet_pivot,
+    is_script,
+    run_local_scan,
+    script_text,
+)
+from tui.local_scan import scan_label as local_scan_label
 from tui.model import View
 from tui.pane import QueryFinished, ResultPane, describe_error
 from tui.pivots import PivotUnavailable, choose_pivot
@@ -48,8 +58,6 @@ CASE_LANGUAGE = "case"
 # Values that identify "the same thing" across panes: a row sharing one of these with a
 # tagged finding gets the ○ marker wherever it appears.
 RELATED_FIELDS = ("file.name", "file.path", "process.command_line", "filename", "path")
-SCRIPT_DIRS = ("/var/lib/dpkg/info/", "/var/lib/rpm/", "/var/tmp/rpm-tmp")
-SCRIPT_LIMIT = 64 * 1024
 
 
 def pane_label(view: View, number: int) -> str:
@@ -113,7 +121,7 @@ class WorkbenchScreen(Screen):
     def draw_header(self) -> None:
         app = self.bench
         hunt = app.hunt.name if app.hunt else "no hunt"
-        text = f"huntbench │ {app.source.describe()} │ case {app.case_display()} │ {hunt}"
+        text = f"huntbench │ {app.source.describe()} │ {app.scan_label} │ case {app.case_display()} │ {hunt}"
         self.query_one("#header", Static).update(as_text(text))
 
     @property
@@ -126,6 +134,8 @@ class WorkbenchScreen(Screen):
         views: list[View] = []
         for q in hunt.queries if hunt else []:
             views.append(self.root_view(q, kind))
+            if q.language == OSQUERY:  # the pane says which machine it read
+                views[-1].title += f" · {self.bench.scan_label}"
         views.append(View(name="case", title="Case findings", query="(the case file's findings)",
                           language=CASE_LANGUAGE, source_kind="case", column_widths=dict(CASE_WIDTHS)))
         return views
@@ -349,18 +359,19 @@ class WorkbenchScreen(Screen):
         if view.language == CASE_LANGUAGE:
             self.show_finding(row)
             return
-        if view.language == OSQUERY:
-            self.show_script(row)
-            return
         column = pane.selected_column() or ""
         try:
-            request = choose_pivot(self.bench.hunt, view.name, row, column, view.index_patterns)
+            if view.language == OSQUERY:  # back to the fleet, over the scan's time window
+                request = fleet_pivot(self.bench.hunt, view.query, row)
+            else:
+                request = choose_pivot(self.bench.hunt, view.name, row, column, view.index_patterns)
         except PivotUnavailable as exc:
             self.bench.notify_line(str(exc), severity="warning")
             return
-        query = carry_window(request.query, view.query)  # the pivot looks at the same time window
+        query = carry_window(request.query, view.query) if view.language == ESQL else request.query
+        kind = self.bench.source.kind if view.language == OSQUERY else view.source_kind
         new = View(name=request.name, title=request.title, query=query, params=request.params,
-                   source_kind=view.source_kind, case_query=request.case_query, crumb=request.crumb,
+                   source_kind=kind, case_query=request.case_query, crumb=request.crumb,
                    index_patterns=HuntQuery(0, request.query, ESQL).index_patterns, via=dict(request.via))
         pane.push(new)
         self.draw_bars()
@@ -386,28 +397,35 @@ class WorkbenchScreen(Screen):
                           indent=2, ensure_ascii=False, default=str)
         self.app.push_screen(TextScreen(f"finding {finding_id}", body))
 
-    def show_script(self, row: dict) -> None:
-        path = row.get("path")
-        if not isinstance(path, str) or not any(path.startswith(d) for d in SCRIPT_DIRS):
-            self.bench.notify_line("Enter shows the text of a maintainer script; this row has none", severity="warning")
+    def action_show_script(self) -> None:
+        row = self.pane.selected_row() if self.pane.view.language == OSQUERY else None
+        if row is None or not is_script(row.get("path")):
+            self.bench.notify_line("m shows a maintainer script of a Local scan row; this row has none", severity="warning")
             return
-        self._read_script(path)
+        self._read_script(row["path"])
 
     @work(thread=True, exclusive=True, group="script")
     def _read_script(self, path: str) -> None:
-        """Read a local maintainer script (bounded) for the text viewer."""
-        root = self.bench.scan_root
-        target = Path(root) / path.lstrip("/") if root else Path(path)
+        """Read a maintainer script (bounded) from the scanned host or image, for the viewer."""
         try:
-            with open(target, "rb") as fh:
-                data = fh.read(SCRIPT_LIMIT + 1)
+            data = self.bench.sources.for_language(OSQUERY).read_file(path, SCRIPT_LIMIT)  # type: ignore[attr-defined]
         except OSError as exc:
             self.app.call_from_thread(self.bench.notify_line, f"{path}: {exc.strerror or exc}", "error")
             return
-        text = data[:SCRIPT_LIMIT].decode("utf-8", errors="surrogateescape")
-        if len(data) > SCRIPT_LIMIT:
-            text += f"\n… (cut at {SCRIPT_LIMIT // 1024} KiB)"
-        self.app.call_from_thread(self.app.push_screen, TextScreen(f"maintainer script {path}", text))
+        self.app.call_from_thread(self.app.push_screen, TextScreen(f"maintainer script {path} ({self.bench.scan_label})",
+                                                                   script_text(data)))
+
+    def action_show_dotfiles(self) -> None:
+        view = self.pane.view
+        query = dotfile_query(view.query) if view.language == OSQUERY and view.name == "scan" else None
+        if query is None:
+            self.bench.notify_line(". lists the dotfiles the Local scan's LIKE patterns skip (in that pane)",
+                                   severity="warning")
+            return
+        self.pane.push(View(name=view.name, title="dotfiles the LIKE skips", crumb=DOTFILES, query=query,
+                            language=OSQUERY, source_kind=view.source_kind, case_query=view.case_query))
+        self.draw_bars()
+        self.draw_detail()
 
     def action_back(self) -> None:
         filt = self.query_one("#filter", Input)
@@ -770,15 +788,18 @@ class HuntbenchApp(App):
 
     def __init__(self, *, source: Source, library: HuntLibrary | None, hunt: Hunt | None,
                  case_path: str | Path | None = None, osquery_backend: str = "builtin",
-                 scan_root: str | Path | None = None, startup_notice: str | None = None) -> None:
+                 scan_root: str | Path | None = None, startup_notice: str | None = None,
+                 scan_now: datetime | None = None, scan_label: str | None = None) -> None:
         super().__init__()
-        self.sources = SourceRouter(source, open_scan(backend=osquery_backend, root=scan_root))
+        self.sources = SourceRouter(source, open_scan(backend=osquery_backend, root=scan_root, now=scan_now))
         """Every query reaches its source through here, chosen by the query's language."""
         self.library = library
         self.hunt = hunt
         self.case = CaseGateway(case_path)
         self.osquery_backend = osquery_backend
         self.scan_root = scan_root
+        self.scan_label = scan_label or local_scan_label(scan_root)
+        """``local: this host (...)`` / ``image: DIR (host)``: what the Local scan pane reads."""
         self.startup_notice = startup_notice
         self.last_export: tuple[Path, int] | None = None
         self.notifications_shown: list[str] = []
@@ -846,7 +867,8 @@ class HuntbenchApp(App):
         if window is None:
             return None
         now = getattr(self.source, "effective_now", None)
-        end = now() if callable(now) and view.language == ESQL else datetime.now(timezone.utc)
+        scan_now = getattr(self.sources.for_language(OSQUERY), "now", None) if view.language == OSQUERY else None
+        end = now() if callable(now) and view.language == ESQL else scan_now or datetime.now(timezone.utc)
         return window.describe(end.astimezone(timezone.utc))
 
     async def resolve_context(self, view: View, rows: list[dict], steps: list[dict]) -> tuple[list, list[str]]:
@@ -897,6 +919,8 @@ class HuntbenchApp(App):
         """Called in a worker thread: the one place a view's query reaches a source."""
         if view.language == CASE_LANGUAGE:
             return findings_result(self.case.call_sync(lambda c: c.findings()))
+        if view.language == OSQUERY:
+            return run_local_scan(self.sources, view.name, view.query or "", cancel=token, progress=progress)
         return self.sources.run(view.language, view.query or "", view.params or None, cancel=token,
                                 progress=progress)
 

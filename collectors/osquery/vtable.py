@@ -113,6 +113,8 @@ class QueryContext:
 
     fs: FsRoot
     head_lines: int = 40
+    now: float | None = None
+    """Unix seconds of ``--now`` (None: the real clock)."""
     notices: list[str] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import os
 import stat as stat_mod
 from typing import Any, Hashable, Iterable, Iterator, Sequence
 
