@@ -154,6 +154,9 @@ def _below(fs: FsRoot, directory: str, depth: int, seen: tuple) -> Iterator[str]
     """
     if depth >= MAX_RECURSIVE_GLOBS - 1:
         return
+    if not seen:  # the directories above the first level count too: ``a/up -> ..`` is a loop
+        parts = directory.rstrip("/").split("/")
+        seen = tuple(_identity(fs, "/".join(parts[:i]) or "/") for i in range(1, len(parts)))
     identity = _identity(fs, directory)
     if identity is not None and identity in seen:
         fs.loop(directory)
