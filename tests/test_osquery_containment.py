@@ -88,25 +88,31 @@ def test_link_loop_is_skipped_with_a_note(hostile):
     assert any("/cyc/again" in n for n in result.notices)
 
 
-def test_limit_stops_the_walk_and_memory_stays_flat(tmp_path):
+def test_limit_stops_the_walk_before_the_rest_of_the_tree(tmp_path):
     root = tmp_path / "big"
     for i in range(40):
         sub = root / f"d{i:02d}"
         sub.mkdir(parents=True)
         for j in range(50):
             (sub / f"f{j:02d}").write_text("x")
+    (root / "zz").mkdir()
+    (root / "zz/back").symlink_to("..")  # a loop, met only by a walk that gets that far
     first = run_osquery("SELECT path FROM file WHERE path LIKE '/%%' LIMIT 3", backend="builtin", root=root)
     assert [r[0] for r in first.values] == ["/d00/", "/d00/f00", "/d00/f01"]
+    assert not any("loop" in n for n in first.notices)
     counted = run_osquery("SELECT count(*) FROM file WHERE path LIKE '/%%'", backend="builtin", root=root)
-    assert counted.values == [[40 + 40 * 50]]
+    assert counted.values == [[40 + 40 * 50 + 2]]
+    assert any("/zz/back" in n for n in counted.notices)
 
 
 def test_walk_past_its_deadline_stops_with_one_line(tmp_path):
-    root = tmp_path / "deep"
-    for i in range(300):
-        (root / f"d{i:03d}").mkdir(parents=True)
+    folder = tmp_path / "wide/d"
+    folder.mkdir(parents=True)
+    for i in range(3000):
+        (folder / f"f{i:04d}").touch()
     with pytest.raises(SourceError, match="did not finish within its timeout"):
-        run_osquery("SELECT count(*) FROM file WHERE path LIKE '/%%'", backend="builtin", root=root, timeout=0.0001)
+        run_osquery("SELECT count(*) FROM file WHERE path LIKE '/d/%'", backend="builtin", root=tmp_path / "wide",
+                    timeout=0.0001)
 
 
 def test_now_is_sqlite_clock_and_time_table(tmp_path):

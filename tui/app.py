@@ -121,7 +121,7 @@ class WorkbenchScreen(Screen):
     def draw_header(self) -> None:
         app = self.bench
         hunt = app.hunt.name if app.hunt else "no hunt"
-        text = f"huntbench │ {app.source.describe()} │ {app.scan_label} │ case {app.case_display()} │ {hunt}"
+        text = f"huntbench │ {app.source.describe()} │ case {app.case_display()} │ {hunt} │ {app.scan_label}"
         self.query_one("#header", Static).update(as_text(text))
 
     @property
@@ -208,7 +208,10 @@ class WorkbenchScreen(Screen):
         self.query_one("#panebar", Static).update(bar)
         if not self.panes:
             return
-        steps = [self.pane.label.split(" ", 1)[-1]] + [v.crumb or v.title for v in self.pane.stack[1:]]
+        first = self.pane.label.split(" ", 1)[-1]
+        if self.pane.stack[0].language == OSQUERY:  # which machine the scan read, always in sight
+            first += f" · {self.bench.scan_label}"
+        steps = [first] + [v.crumb or v.title for v in self.pane.stack[1:]]
         crumbs = " › ".join(visible(s) for s in steps)
         # The time window in force for this pane and step, always in sight at the right.
         window = self.bench.window_in_force(self.pane.view)
