@@ -58,7 +58,7 @@ def test_every_key_in_the_map_is_bound():
     for key in TABLE_KEYS:
         for name in key.key.split(","):
             assert table_keys.get(name) == key.action, name
-    from tui.app import WorkbenchScreen
+    from tui.workbench import WorkbenchScreen
 
     screen_keys = {k: b.action for b in WorkbenchScreen.BINDINGS if hasattr(b, "key") for k in b.key.split(",")}
     for key in WORKBENCH_KEYS:

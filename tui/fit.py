@@ -170,21 +170,19 @@ def breadcrumb(steps: Sequence[str], tail: str, width: int) -> str:
     return cut_middle(crumbs, room).ljust(room) + tail
 
 
-def header(source: str, case: str, hunt: str, width: int) -> str:
-    """``huntbench │ source │ case … │ hunt`` in ``width`` characters: the source is
-    shortened first (its end: ``sample data (bu…``, ``elasticsearch https://es.exa…``), then
-    the case path (its middle), and the hunt name only when nothing else is left."""
-    fixed = "huntbench │ "
+def header(source: str, case: str, hunt: str, width: int, scan: str | None = None) -> str:
+    """``huntbench │ source │ case … │ hunt [│ scan]`` in ``width`` characters: the scan label
+    and the source are shortened first (their ends: ``sample data (bu…``), then the case path
+    (its middle), and the hunt name only when nothing else is left."""
     sep = " │ "
-    source, case, hunt = visible(source), visible(case), visible(hunt)
-    case = f"case {case}"
-    over = len(fixed) + len(source) + len(sep) + len(case) + len(sep) + len(hunt) - width
-    if over > 0:
-        source = clip(source, max(len(source) - over, 12))  # its start says what kind and where
-        over = len(fixed) + len(source) + len(sep) + len(case) + len(sep) + len(hunt) - width
-    if over > 0:
-        case = cut_middle(case, max(len(case) - over, 10))
-        over = len(fixed) + len(source) + len(sep) + len(case) + len(sep) + len(hunt) - width
-    if over > 0:
-        hunt = clip(hunt, max(len(hunt) - over, 12))
-    return f"{fixed}{source}{sep}{case}{sep}{hunt}"
+    parts = {"source": visible(source), "case": f"case {visible(case)}", "hunt": visible(hunt)}
+    if scan:
+        parts["scan"] = visible(scan)
+
+    def over() -> int:
+        return len("huntbench") + sum(len(sep) + len(p) for p in parts.values()) - width
+
+    for name, least, cut in (("scan", 12, clip), ("source", 12, clip), ("case", 10, cut_middle), ("hunt", 12, clip)):
+        if over() > 0 and name in parts:
+            parts[name] = cut(parts[name], max(len(parts[name]) - over(), least))
+    return sep.join(["huntbench", *parts.values()])

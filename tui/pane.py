@@ -175,7 +175,7 @@ class ResultPane(Vertical):
             self._ticker = self.set_interval(0.2, self._tick)
         # The table keeps the previous picture for LOADING_DELAY: a fast pivot then costs
         # one redraw, not two, and a slow one gets the empty table and spinner.
-        self._draw_status()
+        self.draw_status()
         generation = view.generation
         self.set_timer(LOADING_DELAY, lambda: self._loading_frame(view, generation))
         self._work(view, view.generation, token)
@@ -228,7 +228,7 @@ class ResultPane(Vertical):
     def on_query_progress(self, message: QueryProgress) -> None:
         if message.pane is self and message.generation == message.view.generation:
             message.view.progress = message.text
-            self._draw_status()
+            self.draw_status()
 
     def on_query_finished(self, message: QueryFinished) -> None:
         if message.pane is self:
@@ -262,7 +262,7 @@ class ResultPane(Vertical):
             if started is not None:
                 elapsed = time.perf_counter() - started
                 self.view.elapsed_running = elapsed
-            self._draw_status()
+            self.draw_status()
 
     # ------------------------------------------------------------------ stack
     def push(self, view: View) -> None:
@@ -363,7 +363,7 @@ class ResultPane(Vertical):
                                   column=max(lead, min(col, len(view.columns) + lead - 1)), animate=False)
                 if first:  # the columns left of the cursor stay in sight when the cursor's fits
                     table.call_after_refresh(self._scroll_home_if_fits)
-        self._draw_status()
+        self.draw_status()
 
     def cell_room(self, columns: int) -> int:
         """Cells of screen for ``columns`` data columns: the pane's width less the marker
@@ -410,7 +410,7 @@ class ResultPane(Vertical):
                 except Exception:  # the table was redrawn meanwhile
                     return
 
-    def _draw_status(self) -> None:
+    def draw_status(self) -> None:
         if not self.is_mounted:
             return
         status = self.query_one(".pane-status", Static)
