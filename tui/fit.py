@@ -173,16 +173,23 @@ def breadcrumb(steps: Sequence[str], tail: str, width: int) -> str:
 def header(source: str, case: str, hunt: str, width: int, scan: str | None = None) -> str:
     """``huntbench │ source │ case … │ hunt [│ scan]`` in ``width`` characters: the scan label
     and the source are shortened first (their ends: ``sample data (bu…``), then the case path
-    (its middle), and the hunt name only when nothing else is left."""
+    (its middle); when that is not enough the scan label is left out (the Local scan pane's
+    breadcrumb names it too), and the hunt name is cut only when nothing else is left."""
     sep = " │ "
-    parts = {"source": visible(source), "case": f"case {visible(case)}", "hunt": visible(hunt)}
+    full = {"source": visible(source), "case": f"case {visible(case)}", "hunt": visible(hunt)}
     if scan:
-        parts["scan"] = visible(scan)
+        full["scan"] = visible(scan)
 
-    def over() -> int:
-        return len("huntbench") + sum(len(sep) + len(p) for p in parts.values()) - width
+    def fitted(parts: dict[str, str]) -> dict[str, str]:
+        parts = dict(parts)
+        for name, least, cut in (("scan", 12, clip), ("source", 12, clip), ("case", 10, cut_middle),
+                                 ("hunt", 12, clip)):
+            over = len("huntbench") + sum(len(sep) + len(p) for p in parts.values()) - width
+            if over > 0 and name in parts and (name != "hunt" or "scan" not in parts):
+                parts[name] = cut(parts[name], max(len(parts[name]) - over, least))
+        return parts
 
-    for name, least, cut in (("scan", 12, clip), ("source", 12, clip), ("case", 10, cut_middle), ("hunt", 12, clip)):
-        if over() > 0 and name in parts:
-            parts[name] = cut(parts[name], max(len(parts[name]) - over(), least))
+    parts = fitted(full)
+    if "scan" in parts and len("huntbench") + sum(len(sep) + len(p) for p in parts.values()) > width:
+        parts = fitted({k: v for k, v in full.items() if k != "scan"})
     return sep.join(["huntbench", *parts.values()])
