@@ -17,7 +17,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlite_utils
 
@@ -629,8 +629,10 @@ class Case:
         ):
             by_id[fid].notes.append(Note(nid, author or "", created, text))
 
-    def export(self, out: Path | str, *, fmt: str = "csv", tags: Sequence[str] = (), raw: bool = False) -> int:
-        """Write the tagged findings to ``out`` (``-`` for stdout); the number of rows."""
+    def export(self, out: Path | str | IO[str], *, fmt: str = "csv", tags: Sequence[str] = (),
+               raw: bool = False) -> int:
+        """Write the tagged findings to ``out`` (a path, ``-`` for stdout, or an open text
+        stream); the number of rows."""
         from casefile.export import export_case
 
         with self._read() as conn:
