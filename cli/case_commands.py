@@ -42,8 +42,10 @@ def _case_path(ctx: click.Context, given: str | None) -> Path:
     return resolve_case_path(given)
 
 
-def _open(ctx: click.Context, given: str | None, *, create: bool = False) -> Case:
-    return open_case(_case_path(ctx, given), create=create)
+def _open(ctx: click.Context, given: str | None, *, create: bool = False, readonly: bool = False) -> Case:
+    """The case file; ``readonly`` for commands that only read, which then never write to
+    it nor leave files beside it (another user's ``case list`` must not lock its owner out)."""
+    return open_case(_case_path(ctx, given), create=create, readonly=readonly)
 
 
 @click.group()
@@ -181,7 +183,7 @@ def case_note(ctx, case_path, finding_id, text) -> None:
 @click.pass_context
 def case_list(ctx, case_path, tag, search, limit, fmt) -> None:
     """List findings, most recently changed first."""
-    with _open(ctx, case_path) as opened:
+    with _open(ctx, case_path, readonly=True) as opened:
         found = opened.findings(tag=tag, search=search, limit=limit)
         if fmt == "json":
             echo_json([_finding_json(f) for f in found])
@@ -217,7 +219,7 @@ def _finding_json(f) -> dict[str, Any]:
 @click.pass_context
 def case_show(ctx, case_path, finding_id, fmt) -> None:
     """Show one finding (ID or a unique prefix): tags, notes, full row, history."""
-    with _open(ctx, case_path) as opened:
+    with _open(ctx, case_path, readonly=True) as opened:
         f = opened.finding(opened.resolve_id(finding_id))
         history = opened.history(f.id)
     if fmt == "json":
@@ -256,7 +258,7 @@ def case_show(ctx, case_path, finding_id, fmt) -> None:
 @click.pass_context
 def case_info(ctx, case_path, name) -> None:
     """Which case file is open, its schema and tool version, and counts."""
-    with _open(ctx, case_path, create=bool(name)) as opened:
+    with _open(ctx, case_path, create=bool(name), readonly=not name) as opened:
         if name:
             opened.set_name(name)
         info = opened.info()
@@ -283,7 +285,7 @@ def case_info(ctx, case_path, name) -> None:
 @click.pass_context
 def case_export(ctx, case_path, out, tags, fmt, raw) -> None:
     """Export tagged findings: CSV (Timesketch-ready, formulas neutralised) or JSONL."""
-    with _open(ctx, case_path) as opened:
+    with _open(ctx, case_path, readonly=True) as opened:
         try:
             target: Any = out
             if out == "-" and stdout_is_terminal():  # a terminal gets the export escaped
