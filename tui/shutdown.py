@@ -5,8 +5,8 @@ interrupted from outside. Left alone, such a thread keeps the process alive afte
 asyncio waits for its executor's threads when the loop shuts down, and Python joins them
 again at exit. So the app runs on a loop of its own (whose shutdown does not wait for the
 executor), and once the app has given the terminal back, threads still running get a
-short grace period and are then abandoned: the process exits without them. Nothing is
-lost by that: a case-file write is one SQLite transaction, committed or rolled back by
+short grace period and are then abandoned: the process exits without them (after the
+functions registered with :mod:`atexit` have run, as at any exit). Nothing is lost by that: a case-file write is one SQLite transaction, committed or rolled back by
 SQLite itself, and a cluster query abandoned mid-answer has no effect on the cluster
 beyond its own (expiring) async search.
 """
@@ -14,6 +14,7 @@ beyond its own (expiring) async search.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import sys
 import threading
@@ -49,6 +50,9 @@ def leave_stuck_threads(code: int, grace: float = GRACE) -> None:
             continue
         thread.join(max(0.0, end - time.monotonic()))
     if any(t.is_alive() and not t.daemon and t is not current for t in threading.enumerate()):
+        # What was registered to finish at exit (the offline cache's background write)
+        # still finishes; only the threads blocked on the network are left behind.
+        atexit._run_exitfuncs()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
