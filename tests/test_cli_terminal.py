@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.output import format_result
+from cli.output import format_result, json_text
 from collectors.result import Column, QueryResult
 from tests.es_standin import StandIn, canned
+from tui.escape import visible_json
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -89,10 +90,19 @@ def test_esql_output_on_a_terminal_has_no_terminal_controls(hostile_data, fmt):
 
 def test_json_on_a_terminal_is_still_the_same_data(hostile_data):
     code, out, err = run(["esql", QUERY, "--data", str(hostile_data), "--format", "json"], terminal=True)
+    assert code == 0, err
     body = json.loads(out)
     names = [c["name"] for c in body["columns"]]
     assert HOSTILE_KEY in names
     assert body["values"][0][names.index("file.name")] == HOSTILE_VALUE
+
+
+def test_terminal_json_escapes_keep_every_value_exact():
+    undecodable = b"evil\xff.postinst".decode("utf-8", "surrogateescape")
+    values = [OSC52, HOSTILE_VALUE, "\U000e0041\U000e0042 hidden tag characters", undecodable, "café\x7f\n"]
+    text = visible_json(json_text({"values": values}))
+    assert terminal_controls(text) == []
+    assert json.loads(text)["values"] == values
 
 
 def test_csv_to_a_pipe_carries_the_exact_data(hostile_data):
