@@ -25,6 +25,8 @@ from tui.case_gateway import CaseGateway, findings_result
 from tui.escape import clip, visible
 from tui.finding_context import local_scan_host, local_scan_source, resolve_rows
 from tui.keys import WORKBENCH_KEYS
+from tui.local_scan import run_local_scan
+from tui.local_scan import scan_label as local_scan_label
 from tui.model import CASE_LANGUAGE, View
 from tui.window import find_window
 from tui.workbench import WorkbenchScreen
@@ -42,15 +44,18 @@ class HuntbenchApp(App):
 
     def __init__(self, *, source: Source, library: HuntLibrary | None, hunt: Hunt | None,
                  case_path: str | Path | None = None, osquery_backend: str = "builtin",
-                 scan_root: str | Path | None = None, startup_notice: str | None = None) -> None:
+                 scan_root: str | Path | None = None, startup_notice: str | None = None,
+                 scan_now: datetime | None = None, scan_label: str | None = None) -> None:
         super().__init__()
-        self.sources = SourceRouter(source, open_scan(backend=osquery_backend, root=scan_root))
+        self.sources = SourceRouter(source, open_scan(backend=osquery_backend, root=scan_root, now=scan_now))
         """Every query reaches its source through here, chosen by the query's language."""
         self.library = library
         self.hunt = hunt
         self.case = CaseGateway(case_path)
         self.osquery_backend = osquery_backend
         self.scan_root = scan_root
+        self.scan_label = scan_label or local_scan_label(scan_root)
+        """``local: this host (...)`` / ``image: DIR (host)``: what the Local scan pane reads."""
         self.startup_notice = startup_notice
         self.last_export: tuple[Path, int] | None = None
         self.notifications_shown: list[str] = []
@@ -118,7 +123,8 @@ class HuntbenchApp(App):
         if window is None:
             return None
         now = getattr(self.source, "effective_now", None)
-        end = now() if callable(now) and view.language == ESQL else datetime.now(timezone.utc)
+        scan_now = getattr(self.sources.for_language(OSQUERY), "now", None) if view.language == OSQUERY else None
+        end = now() if callable(now) and view.language == ESQL else scan_now or datetime.now(timezone.utc)
         return window.describe(end.astimezone(timezone.utc))
 
     async def resolve_context(self, view: View, rows: list[dict], steps: list[dict]) -> tuple[list, list[str]]:
@@ -169,6 +175,8 @@ class HuntbenchApp(App):
         """Called in a worker thread: the one place a view's query reaches a source."""
         if view.language == CASE_LANGUAGE:
             return findings_result(self.case.call_sync(lambda c: c.findings()))
+        if view.language == OSQUERY:
+            return run_local_scan(self.sources, view.name, view.query or "", cancel=token, progress=progress)
         return self.sources.run(view.language, view.query or "", view.params or None, cancel=token,
                                 progress=progress)
 

@@ -9,7 +9,6 @@ through the app (:meth:`HuntbenchApp.run_view_query`).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -25,6 +24,7 @@ from tui.case_actions import CaseActions
 from tui.case_gateway import CASE_WIDTHS
 from tui.escape import as_text, visible
 from tui.keys import bindings
+from tui.local_scan import DOTFILES, SCRIPT_LIMIT, dotfile_query, fleet_pivot, is_script, script_text
 from tui.markers import RowMarkers
 from tui.model import CASE_LANGUAGE, View
 from tui.pane import QueryFinished, ResultPane, describe_error
@@ -38,8 +38,6 @@ from tui.window import carry_window
 if TYPE_CHECKING:
     from tui.app import HuntbenchApp
 
-SCRIPT_DIRS = ("/var/lib/dpkg/info/", "/var/lib/rpm/", "/var/tmp/rpm-tmp")
-SCRIPT_LIMIT = 64 * 1024
 
 
 def pane_label(view: View, number: int) -> str:
@@ -102,7 +100,7 @@ class WorkbenchScreen(Screen):
     def draw_header(self) -> None:
         app = self.bench
         hunt = app.hunt.name if app.hunt else "no hunt"
-        text = f"huntbench │ {app.source.describe()} │ case {app.case_display()} │ {hunt}"
+        text = f"huntbench │ {app.source.describe()} │ case {app.case_display()} │ {hunt} │ {app.scan_label}"
         self.query_one("#header", Static).update(as_text(text))
 
     @property
@@ -120,6 +118,8 @@ class WorkbenchScreen(Screen):
         views: list[View] = []
         for q in hunt.queries if hunt else []:
             views.append(self.root_view(q, kind))
+            if q.language == OSQUERY:  # the pane says which machine it read
+                views[-1].title += f" · {self.bench.scan_label}"
         views.append(View(name="case", title="Case findings", query="(the case file's findings)",
                           language=CASE_LANGUAGE, source_kind="case", column_widths=dict(CASE_WIDTHS)))
         return views
@@ -191,7 +191,10 @@ class WorkbenchScreen(Screen):
         self.query_one("#panebar", Static).update(bar)
         if not self.panes:
             return
-        steps = [self.pane.label.split(" ", 1)[-1]] + [v.crumb or v.title for v in self.pane.stack[1:]]
+        first = self.pane.label.split(" ", 1)[-1]
+        if self.pane.stack[0].language == OSQUERY:  # which machine the scan read, always in sight
+            first += f" · {self.bench.scan_label}"
+        steps = [first] + [v.crumb or v.title for v in self.pane.stack[1:]]
         crumbs = " › ".join(visible(s) for s in steps)
         # The time window in force for this pane and step, always in sight at the right.
         window = self.bench.window_in_force(self.pane.view)
@@ -304,45 +307,54 @@ class WorkbenchScreen(Screen):
         if view.language == CASE_LANGUAGE:
             self.case_actions.show(row)
             return
-        if view.language == OSQUERY:
-            self.show_script(row)
-            return
         column = pane.selected_column() or ""
         try:
-            request = choose_pivot(self.bench.hunt, view.name, row, column, view.index_patterns)
+            if view.language == OSQUERY:  # back to the fleet, over the scan's time window
+                request = fleet_pivot(self.bench.hunt, view.query, row)
+            else:
+                request = choose_pivot(self.bench.hunt, view.name, row, column, view.index_patterns)
         except PivotUnavailable as exc:
             self.bench.notify_line(str(exc), severity="warning")
             return
-        query = carry_window(request.query, view.query)  # the pivot looks at the same time window
+        # the pivot looks at the same time window
+        query = carry_window(request.query, view.query) if view.language == ESQL else request.query
+        kind = self.bench.source.kind if view.language == OSQUERY else view.source_kind
         new = View(name=request.name, title=request.title, query=query, params=request.params,
-                   source_kind=view.source_kind, case_query=request.case_query, crumb=request.crumb,
+                   source_kind=kind, case_query=request.case_query, crumb=request.crumb,
                    index_patterns=HuntQuery(0, request.query, ESQL).index_patterns, via=dict(request.via))
         pane.push(new)
         self.draw_bars()
         self.draw_detail()
 
-    def show_script(self, row: dict) -> None:
-        path = row.get("path")
-        if not isinstance(path, str) or not any(path.startswith(d) for d in SCRIPT_DIRS):
-            self.bench.notify_line("Enter shows the text of a maintainer script; this row has none", severity="warning")
+    def action_show_script(self) -> None:
+        row = self.pane.selected_row() if self.pane.view.language == OSQUERY else None
+        if row is None or not is_script(row.get("path")):
+            self.bench.notify_line("m shows a maintainer script of a Local scan row; this row has none", severity="warning")
             return
-        self._read_script(path)
+        self._read_script(row["path"])
 
     @work(thread=True, exclusive=True, group="script")
     def _read_script(self, path: str) -> None:
-        """Read a local maintainer script (bounded) for the text viewer."""
-        root = self.bench.scan_root
-        target = Path(root) / path.lstrip("/") if root else Path(path)
+        """Read a maintainer script (bounded) from the scanned host or image, for the viewer."""
         try:
-            with open(target, "rb") as fh:
-                data = fh.read(SCRIPT_LIMIT + 1)
+            data = self.bench.sources.for_language(OSQUERY).read_file(path, SCRIPT_LIMIT)  # type: ignore[attr-defined]
         except OSError as exc:
             self.app.call_from_thread(self.bench.notify_line, f"{path}: {exc.strerror or exc}", "error")
             return
-        text = data[:SCRIPT_LIMIT].decode("utf-8", errors="surrogateescape")
-        if len(data) > SCRIPT_LIMIT:
-            text += f"\n… (cut at {SCRIPT_LIMIT // 1024} KiB)"
-        self.app.call_from_thread(self.app.push_screen, TextScreen(f"maintainer script {path}", text))
+        self.app.call_from_thread(self.app.push_screen, TextScreen(f"maintainer script {path} ({self.bench.scan_label})",
+                                                                   script_text(data)))
+
+    def action_show_dotfiles(self) -> None:
+        view = self.pane.view
+        query = dotfile_query(view.query) if view.language == OSQUERY and view.name == "scan" else None
+        if query is None:
+            self.bench.notify_line(". lists the dotfiles the Local scan's LIKE patterns skip (in that pane)",
+                                   severity="warning")
+            return
+        self.pane.push(View(name=view.name, title="dotfiles the LIKE skips", crumb=DOTFILES, query=query,
+                            language=OSQUERY, source_kind=view.source_kind, case_query=view.case_query))
+        self.draw_bars()
+        self.draw_detail()
 
     def action_back(self) -> None:
         filt = self.query_one("#filter", Input)
