@@ -18,6 +18,7 @@ import click
 
 from cli.output import NUMERIC_TYPES, cell_text, format_result, spreadsheet_safe
 from collectors.interface import QueryResult
+from tui.escape import visible
 
 QUERY_FORMATS = click.Choice(["txt", "table", "json", "csv", "tsv"])
 """``--format`` of ``hunt run``, ``esql``, ``scan`` and ``osquery``."""
@@ -41,9 +42,12 @@ def out_dir_option(func: Callable) -> Callable:
                         help="Write one file per query into DIR (query-N.csv, ...) instead of stdout.")(func)
 
 
-def combined_table(results: list[tuple[int, QueryResult]], fmt: str) -> str:
+def combined_table(results: list[tuple[int, QueryResult]], fmt: str, terminal: bool = False) -> str:
     """Several results as one CSV/TSV table: ``query`` first, then every column of every
-    result in order of first appearance; a cell a query has no column for is empty."""
+    result in order of first appearance; a cell a query has no column for is empty. Cells
+    and column names are neutralised as :func:`cli.output.format_result` does, and escaped
+    on a terminal."""
+    shown: Callable[[str], str] = visible if terminal else str
     names: list[str] = []
     numeric: dict[str, bool] = {}
     for _index, result in results:
@@ -55,14 +59,14 @@ def combined_table(results: list[tuple[int, QueryResult]], fmt: str) -> str:
                 numeric[column.name] = False
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
-    writer.writerow(["query", *names])
+    writer.writerow(["query", *(shown(spreadsheet_safe(n)) for n in names)])
     for index, result in results:
         positions = {c.name: i for i, c in enumerate(result.columns)}
         for row in result.values:
             cells = [str(index)]
             for name in names:
                 text = cell_text(row[positions[name]]) if name in positions else ""
-                cells.append(text if numeric[name] else spreadsheet_safe(text))
+                cells.append(shown(text if numeric[name] else spreadsheet_safe(text)))
             writer.writerow(cells)
     return buf.getvalue().rstrip("\n")
 
@@ -80,7 +84,7 @@ def write_per_query(results: list[tuple[int, QueryResult]], fmt: str, out_dir: s
     return written
 
 
-def several(results: list[tuple[int, str, QueryResult]], fmt: str) -> str:
+def several(results: list[tuple[int, str, QueryResult]], fmt: str, terminal: bool = False) -> str:
     """Several queries' results on stdout in a non-JSON format.
 
     txt keeps a ``# query N: title`` heading before each table (for reading); csv/tsv give
@@ -88,9 +92,10 @@ def several(results: list[tuple[int, str, QueryResult]], fmt: str) -> str:
     """
     fmt = canonical(fmt)
     if len(results) == 1:
-        return format_result(results[0][2], fmt)
+        return format_result(results[0][2], fmt, terminal=terminal)
     if fmt in ("csv", "tsv"):
         click.echo(f"note: {len(results)} queries in one table, told apart by its first column "
                    "'query'; --out-dir DIR writes one file per query", err=True)
-        return combined_table([(i, r) for i, _t, r in results], fmt)
-    return "\n\n".join(f"# query {i}: {title}\n{format_result(r, fmt)}" for i, title, r in results)
+        return combined_table([(i, r) for i, _t, r in results], fmt, terminal)
+    return "\n\n".join(f"# query {i}: {title}\n{format_result(r, fmt, terminal=terminal)}"
+                        for i, title, r in results)

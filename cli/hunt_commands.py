@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import click
 
 from cli.formats import canonical, format_option, out_dir_option, several, write_per_query
 from cli.options import parse_params, source_from, source_options
-from cli.output import echo, emit_warnings, format_result, json_text
+from cli.output import echo, echo_json, emit_warnings, format_result, message, stdout_is_terminal
 from collectors.interface import HuntbenchError, Language, SourceError
 from hunts import Hunt, HuntLibrary, load_library
 
@@ -24,8 +23,8 @@ def library_warnings(library: HuntLibrary) -> None:
     """Warnings about the library not shown before (each once; ``hunt list --check`` lists all)."""
     from hunts.seen import first_time
 
-    for message in first_time(library):
-        click.echo(f"warning: {message}", err=True)
+    for text in first_time(library):
+        message("warning", text)
 
 
 def find_hunt(key: str | None, hunt_dirs) -> Hunt:
@@ -58,22 +57,23 @@ def hunt_list(hunt_dirs, fmt: str, check: bool) -> None:
         from tui.escape import visible
 
         messages = library.messages()
-        for message in messages:
-            echo(f"warning: {visible(message)}")
+        for text in messages:
+            echo(f"warning: {visible(text)}")
         echo(f"{len(library.hunts)} hunts, {len(messages)} warning{'s' if len(messages) != 1 else ''}")
         raise SystemExit(1 if messages else 0)
     library_warnings(library)
     if fmt == "json":
-        echo(json.dumps([h.to_summary() for h in library.hunts], indent=2, ensure_ascii=False))
+        echo_json([h.to_summary() for h in library.hunts], indent=2)
         return
     from tui.escape import visible
 
+    # Every field of a hunt file is data (a hunts folder can come from anywhere): escaped.
     for h in sorted(library.hunts, key=lambda h: (not h.bundled, h.name.lower())):
         langs = ",".join(
             q.language if q.supported else f"{q.language}(unsupported)" for q in h.queries
         )
         mitre = ",".join(h.mitre) or "-"
-        echo(f"{h.uuid}  {visible(h.name)}  [{mitre}]  {langs}")
+        echo(f"{visible(h.uuid)}  {visible(h.name)}  [{visible(mitre)}]  {visible(langs)}")
     echo(f"{len(library.hunts)} hunts" + (f", {len(library.problems)} skipped" if library.problems else "")
          + (" (hunt list --check lists the warnings)" if library.messages() else ""))
 
@@ -86,17 +86,20 @@ def hunt_show(key: str, hunt_dirs) -> None:
     from tui.escape import visible
 
     h = find_hunt(key, hunt_dirs)
-    out = [f"{visible(h.name)}", f"uuid: {h.uuid}", f"path: {h.path}",
-           f"mitre: {', '.join(h.mitre) or '-'}", f"integration: {', '.join(h.integration) or '-'}",
+    out = [f"{visible(h.name)}", f"uuid: {visible(h.uuid)}", f"path: {visible(h.path)}",
+           f"mitre: {visible(', '.join(h.mitre) or '-')}",
+           f"integration: {visible(', '.join(h.integration) or '-')}",
            "", textwrap.fill(visible(h.description), 88)]
     if h.notes:
         out += ["", "notes:"] + [textwrap.fill(visible(n), 88, initial_indent="  - ", subsequent_indent="    ") for n in h.notes]
     for q in h.queries:
         support = "" if q.supported else " (not supported)"
-        out += ["", f"query {q.index} [{q.language}{support}]:", textwrap.indent(visible(q.text, keep_newlines=True), "  ")]
+        out += ["", f"query {q.index} [{visible(q.language)}{support}]:",
+                textwrap.indent(visible(q.text, keep_newlines=True), "  ")]
     for p in h.pivots:
         binds = ", ".join(f"?{k} <- {v}" for k, v in p.params.items())
-        out += ["", f"pivot {p.id}: {p.label}", f"  from {', '.join(p.sources)}; {binds}"]
+        out += ["", f"pivot {visible(p.id)}: {visible(p.label)}",
+                f"  from {visible(', '.join(p.sources))}; {visible(binds)}"]
     echo("\n".join(out))
 
 
@@ -114,25 +117,27 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, out_dir: str | None, **source
     whose first column, query, says which query a row is from; --out-dir DIR writes one
     file per query instead.
     """
+    from tui.escape import visible
+
     h = find_hunt(key, hunt_dirs)
     source = source_from(source_kwargs)
     results = []
     for q in h.esql_queries:
         result = source.run(q.text)
         emit_warnings([f"query {q.index}: {w}" for w in result.warnings])
-        results.append((q.index, q.title, result))
+        results.append((q.index, visible(q.title), result))
     skipped = [q for q in h.queries if q.language != Language.ESQL]
     for q in skipped:
         hint = " (run it with: huntbench scan)" if q.supported else " (not supported)"
-        click.echo(f"note: query {q.index} is {q.language}{hint}", err=True)
+        message("note", f"query {q.index} is {q.language}{hint}")
     if out_dir is not None:
         for path in write_per_query([(i, r) for i, _t, r in results], fmt, out_dir):
-            click.echo(f"wrote {path}", err=True)
+            message("wrote", path)
         return
     if fmt == "json":
-        echo(json_text([{"query": i, "language": Language.ESQL, **r.to_json()} for i, _t, r in results]))
+        echo_json([{"query": i, "language": Language.ESQL, **r.to_json()} for i, _t, r in results])
     else:
-        echo(several(results, fmt))
+        echo(several(results, fmt, terminal=stdout_is_terminal()))
 
 
 @click.command()
@@ -156,4 +161,4 @@ def esql(query: str, params, fmt: str, **source_kwargs) -> None:
     source = source_from(source_kwargs)
     result = source.run(query, parse_params(params))
     emit_warnings(result.warnings)
-    echo(format_result(result, canonical(fmt)))
+    echo(format_result(result, canonical(fmt), terminal=stdout_is_terminal()))

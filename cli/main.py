@@ -69,10 +69,11 @@ def cli(ctx: click.Context, **options) -> None:
 
     check_paths(options)
     from tui.launch import build_app
+    from tui.shutdown import run_until_quit
 
     app = build_app(**options)  # unknown hunt, bad --now ...: an error before any screen
     require_terminal()
-    app.run()
+    run_until_quit(app)  # q ends the process even while a worker hangs on the network
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,7 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="huntbench", standalone_mode=False)
     except HuntbenchError as exc:
-        click.echo(f"error: {exc}", err=True)
+        from cli.output import message
+
+        message("error", exc)  # escaped: errors quote queries, paths and servers
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)

@@ -15,7 +15,7 @@ import click
 
 from cli.formats import canonical, format_option, several
 from cli.hunt_commands import find_hunt, hunts_option
-from cli.output import echo, format_result, json_text
+from cli.output import echo, echo_json, format_result, message, stdout_is_terminal
 from collectors.interface import HuntbenchError
 
 
@@ -50,12 +50,12 @@ def _run(sql: str, root, backend: str, socket, timeout: float, now: str | None =
     result = open_scan(backend=backend, root=root, socket=socket, timeout=timeout,
                        now=parse_now(now)).run(sql)
     for notice in result.notices:
-        click.echo(f"note: {notice}", err=True)
+        message("note", notice)
     return result
 
 
 def _render(result, fmt: str) -> str:
-    return format_result(result, canonical(fmt))
+    return format_result(result, canonical(fmt), terminal=stdout_is_terminal())
 
 
 @click.command()
@@ -70,6 +70,8 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
     "osquery SQL", "columns", "values"} (what `case tag --from-json` reads); several print
     a list of them, like hunt run.
     """
+    from tui.escape import visible
+
     hunt = find_hunt(hunt_key, hunt_dirs)
     queries = hunt.osquery_queries
     if not queries:
@@ -79,14 +81,14 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
     for query in queries:
         result = _run(query.text, root, backend, socket, timeout, now)
         backend_used = result.backend
-        results.append((query.index, query.title, result))
-    click.echo(f"note: answered by {backend_used}" + (f" on --root {root}" if root else ""), err=True)
+        results.append((query.index, visible(query.title), result))
+    message("note", f"answered by {backend_used}" + (f" on --root {root}" if root else ""))
     if fmt == "json":
         outputs: list[Any] = [{"query": i, "language": q.language, **r.to_json()}
                               for (i, _t, r), q in zip(results, queries)]
-        echo(json_text(outputs[0] if len(outputs) == 1 else outputs))
+        echo_json(outputs[0] if len(outputs) == 1 else outputs)
     else:
-        echo(several(results, fmt))
+        echo(several(results, fmt, terminal=stdout_is_terminal()))
 
 
 @click.command()

@@ -98,4 +98,3 @@ def local_scan_options(options: dict[str, Any]) -> dict[str, Any]:
     if root is not None and backend in ("osqueryi", "socket"):
         raise HuntbenchError(f"--root works only with --osquery-backend builtin, not {backend}")
     return {"backend": backend, "root": root, "now": now, "label": scan_label(root, sample)}
-
