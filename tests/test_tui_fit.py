@@ -85,8 +85,10 @@ def test_the_header_keeps_the_hunt_name_and_shortens_the_source():
     hunt = "Persistence via DPKG/RPM Package"
     line = header("sample data (bundled, offline)", "huntbench-case.db", hunt, 78)
     assert len(line) <= 78 and line.endswith(hunt) and "sample data" in line
-    scanned = header("sample data (bundled, offline)", "huntbench-case.db", hunt, 78, scan="image: /tmp/x/web-03")
+    scanned = header("sample data (bundled, offline)", "huntbench-case.db", hunt, 78, scan="image: /tmp/x (web-03)")
     assert scanned.endswith(hunt) and "sample data" in scanned and len(scanned) <= 78
     assert header("sample data", "c.db", hunt, 120, scan="image: /tmp/x (web-03)").endswith("│ image: /tmp/x (web-03)")
+    long_scan = header("offline: /data/" + "x" * 60, "c.db", hunt, 118, scan="image: /mnt/" + "y" * 60 + " (api-01)")
+    assert len(long_scan) <= 118 and hunt in long_scan and long_scan.endswith("(api-01)")
     wide = header("elasticsearch https://es.example.org:9200", "huntbench-case.db", hunt, 198)
     assert wide == f"huntbench │ elasticsearch https://es.example.org:9200 │ case huntbench-case.db │ {hunt}"

@@ -170,10 +170,25 @@ def breadcrumb(steps: Sequence[str], tail: str, width: int) -> str:
     return cut_middle(crumbs, room).ljust(room) + tail
 
 
+def _kept_tail(label: str) -> int:
+    """Length of a label's trailing ``(host)``, kept whole when the label is cut."""
+    at = label.rfind(" (")
+    return len(label) - at if at > 0 and label.endswith(")") else 0
+
+
+def cut_keeping_tail(label: str, width: int) -> str:
+    """``image: /mnt/evidence (api-01)`` cut to ``width`` keeping its ``(host)`` whole:
+    ``image: /mn… (api-01)``."""
+    tail = _kept_tail(label)
+    if len(label) <= width or not tail or width <= tail + 1:
+        return cut_middle(label, width)
+    return label[: width - tail - 1] + ELLIPSIS + label[-tail:]
+
+
 def header(source: str, case: str, hunt: str, width: int, scan: str | None = None) -> str:
     """``huntbench │ source │ case … │ hunt [│ scan]`` in ``width`` characters: the scan label
-    and the source are shortened first (their ends: ``sample data (bu…``), then the case path
-    (its middle); when that is not enough the scan label is left out (the Local scan pane's
+    (its middle: ``image: /mnt/ev…(api-01)`` keeps the host) and the source (its end: ``sample
+    data (bu…``) are shortened first, then the case path (its middle); when that is not enough the scan label is left out (the Local scan pane's
     breadcrumb names it too), and the hunt name is cut only when nothing else is left."""
     sep = " │ "
     full = {"source": visible(source), "case": f"case {visible(case)}", "hunt": visible(hunt)}
@@ -182,7 +197,8 @@ def header(source: str, case: str, hunt: str, width: int, scan: str | None = Non
 
     def fitted(parts: dict[str, str]) -> dict[str, str]:
         parts = dict(parts)
-        for name, least, cut in (("scan", 12, clip), ("source", 12, clip), ("case", 10, cut_middle),
+        for name, least, cut in (("scan", _kept_tail(parts.get("scan", "")) + 9, cut_keeping_tail),
+                                 ("source", 12, clip), ("case", 10, cut_middle),
                                  ("hunt", 12, clip)):
             over = len("huntbench") + sum(len(sep) + len(p) for p in parts.values()) - width
             if over > 0 and name in parts and (name != "hunt" or "scan" not in parts):
