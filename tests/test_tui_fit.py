@@ -46,6 +46,8 @@ def test_a_key_that_would_be_squeezed_takes_the_visible_row_and_the_rest_scroll(
     # a pivot's command lines: host.name, process.command_line (key), then five more columns
     widths = fit_widths([11, 95, 19, 9, 40, 60, 20], available=58, key=1)
     assert widths[0] == 11 and widths[1] == 58 - 11
+    # the same at 160 columns: the command line whole rather than 30 characters of it
+    assert fit_widths([11, 60, 19, 9, 25, 70, 18], available=140, key=1)[1] == 60
     assert fit_widths([11, 30, 200], available=30, key=1)[1] == KEY_MIN
 
 

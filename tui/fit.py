@@ -101,8 +101,8 @@ def fit_widths(natural: Sequence[int], available: int, key: int | None,
     All fit: each gets what it needs. Else every column but ``key`` is held to
     :func:`other_cap` (never below its floor: a timestamp's date and time) and the key column
     gets what is left, so every column stays in sight. When that would leave the key less
-    than :data:`KEY_MIN`, the key takes the rest of the visible row instead and the columns
-    after it are reached by scrolling (the detail pane shows them too). Room the key does not
+    than it needs and less than half the screen, the key takes the rest of the visible row
+    instead and the columns after it are reached by scrolling (the detail pane shows them). Room the key does not
     need goes back to the columns that were cut, narrowest cut first. ``caps`` are hard
     limits (the Case pane's).
     """
@@ -117,7 +117,8 @@ def fit_widths(natural: Sequence[int], available: int, key: int | None,
     widths = [limits[i] if i == key else min(limits[i], max(cap, floors[i])) for i in range(count)]
     before = sum(widths[:key])
     rest = available - before - sum(widths[key + 1:])
-    widths[key] = min(limits[key], rest if rest >= KEY_MIN else max(available - before, KEY_MIN))
+    enough = min(limits[key], max(KEY_MIN, available // 2))
+    widths[key] = min(limits[key], rest if rest >= enough else max(available - before, KEY_MIN))
     spare = available - sum(widths)
     for i in sorted((i for i in range(count) if widths[i] < limits[i]), key=lambda i: limits[i] - widths[i]):
         if spare <= 0:
