@@ -26,8 +26,12 @@ def _exists(option: str, given: str, path: Path, *, folder_ok: bool = True, file
 
 def check_paths(options: dict[str, Any]) -> None:
     """Every ``--data``, ``--mapping``, ``--ca-certs``, ``--hunts`` and ``--case`` the options name
-    is usable; else UsageError naming the option and the path."""
+    is usable; else UsageError naming the option and the path. Contradicting options are
+    reported first, in the words every command uses."""
     from collectors.offline.source import DataSpec
+    from collectors.sources import SourceOptions
+
+    SourceOptions.take(dict(options)).check()
 
     for given in options.get("data") or ():
         _exists("--data", given, DataSpec.parse(given).path)

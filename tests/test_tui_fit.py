@@ -61,10 +61,6 @@ def test_timestamps_keep_their_time_at_80_columns():
     assert widths[3:] == [STAMP_WIDTH, STAMP_WIDTH]
 
 
-def test_caps_hold_whatever_the_width():
-    assert fit_widths([40, 100], available=300, key=1, caps=[12, None]) == [12, 100]
-
-
 def test_the_breadcrumb_is_cut_in_the_middle_and_keeps_the_time_window():
     steps = ["Q2 process-*", "process.executable=/usr/bin/bash, process.command_line=" + CRON[:40] + "…",
              "agent.id=2213e004-9b8f-4a51-8c55-8d4f2a3b9c10 (k8s-node-03)"]

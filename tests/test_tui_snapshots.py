@@ -30,7 +30,7 @@ def app(tmp_path, monkeypatch, sample):
     (tmp_path / "root").mkdir()
     library = load_library(include_user_dir=False)
     bench = HuntbenchApp(source=sample, library=library, hunt=library.default, case_path="case.db",
-                         scan_root=tmp_path / "root")
+                         scan_root=tmp_path / "root", scan_label="image: root (snapshot)")
     bench.show_timings = False
     return bench
 

@@ -94,7 +94,7 @@ def other_cap(available: int) -> int:
 
 
 def fit_widths(natural: Sequence[int], available: int, key: int | None,
-               floors: Sequence[int] | None = None, caps: Sequence[int | None] | None = None) -> list[int]:
+               floors: Sequence[int] | None = None) -> list[int]:
     """Cell widths for columns needing ``natural`` cells, on ``available`` cells of screen
     (padding already taken off).
 
@@ -103,12 +103,11 @@ def fit_widths(natural: Sequence[int], available: int, key: int | None,
     gets what is left, so every column stays in sight. When that would leave the key less
     than it needs and less than half the screen, the key takes the rest of the visible row
     instead and the columns after it are reached by scrolling (the detail pane shows them). Room the key does not
-    need goes back to the columns that were cut, narrowest cut first. ``caps`` are hard
-    limits (the Case pane's).
+    need goes back to the columns that were cut, narrowest cut first.
     """
     count = len(natural)
     floors = list(floors) if floors is not None else [0] * count
-    limits = [min(n, c) if c is not None else n for n, c in zip(natural, caps or [None] * count)]
+    limits = list(natural)
     if sum(limits) <= available or count == 0:
         return limits
     if key is None:

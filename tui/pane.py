@@ -338,10 +338,12 @@ class ResultPane(Vertical):
             texts = [cell_texts([values[r][i] for r in rows_shown], d) for i, d in zip(order, dates)]
             counts = view.rare_counts()
             room = self.cell_room(len(order)) - (0 if counts is None else COUNT_WIDTH + CELL_PADDING)
-            widths = fit_widths([natural_width(n, t) for n, t in zip(names, texts)], room,
-                                key=view.preferred_column() if order else None,
-                                floors=[STAMP_WIDTH if d else 0 for d in dates],
-                                caps=[view.column_widths.get(n) for n in names])
+            natural = [natural_width(n, t) for n, t in zip(names, texts)]
+            if view.column_widths:  # a pane laid out by hand for 80 columns (the Case pane)
+                widths = [min(w, view.column_widths.get(n, w)) for n, w in zip(names, natural)]
+            else:
+                widths = fit_widths(natural, room, key=view.preferred_column() if order else None,
+                                    floors=[STAMP_WIDTH if d else 0 for d in dates])
             columns = [(Text("  "), "__marker__")]  # two cells at least: "●+"
             if counts is not None:  # what rare-first sorted by, beside the markers
                 columns.append((as_text(f"n {view.rare_basis()}", width=COUNT_WIDTH, style="bold"), "__count__"))
