@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli.options import parse_params, source_from, source_options
+from cli.options import parse_params, source_and_options, source_options
 from cli.output import echo, echo_json, emit_warnings, format_result, message, stdout_is_terminal
 from collectors.interface import HuntbenchError, Language, SourceError
 from hunts import Hunt, load_library
@@ -99,17 +99,20 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
     With --format json: a list with one object per query, {"query": N, "language":
     "ES|QL", "columns": .., "values": ..}.
     """
+    from cli.provenance import esql_context, esql_source_json
     from tui.escape import visible
 
     h = find_hunt(key, hunt_dirs)
-    source = source_from(source_kwargs)
+    source, options = source_and_options(source_kwargs)
+    source_json = esql_source_json(source, options)
     terminal = stdout_is_terminal()
     outputs: list[Any] = []
     for q in h.esql_queries:
         result = source.run(q.text)
         emit_warnings([f"query {q.index}: {w}" for w in result.warnings])
         if fmt == "json":
-            outputs.append({"query": q.index, "language": q.language, **result.to_json()})
+            outputs.append({"query": q.index, "language": q.language, **result.to_json(),
+                            **esql_context(source, source_json, q.text, hunt=h, query=q)})
         else:
             outputs.append(f"# query {q.index}: {visible(q.title)}\n{format_result(result, fmt, terminal=terminal)}")
     skipped = [q for q in h.queries if q.language != Language.ESQL]
@@ -140,7 +143,13 @@ def esql(query: str, params, fmt: str, **source_kwargs) -> None:
             query = Path(query[1:]).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"cannot read query file {query[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
-    source = source_from(source_kwargs)
-    result = source.run(query, parse_params(params))
+    source, options = source_and_options(source_kwargs)
+    bound = parse_params(params)
+    result = source.run(query, bound)
     emit_warnings(result.warnings)
+    if fmt == "json":  # with what `case tag` needs to record where the rows came from
+        from cli.provenance import esql_context, esql_source_json
+
+        echo_json({**result.to_json(), **esql_context(source, esql_source_json(source, options), query, params=bound)})
+        return
     echo(format_result(result, fmt, terminal=stdout_is_terminal()))
