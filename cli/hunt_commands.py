@@ -97,7 +97,8 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
     """Run a hunt's ES|QL queries (default: the DPKG/RPM hunt) offline or on a cluster.
 
     With --format json: a list with one object per query, {"query": N, "language":
-    "ES|QL", "columns": .., "values": ..}.
+    "ES|QL", "columns": .., "values": ..}, plus what `case tag` records: "hunt", "label"
+    (Q1), "source", "text" and "now" (the time window's end).
     """
     from cli.provenance import esql_context, esql_source_json
     from tui.escape import visible

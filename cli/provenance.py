@@ -64,9 +64,6 @@ def esql_source_json(source: Source, options: SourceOptions) -> dict[str, Any]:
         profile = getattr(settings, "profile", None)
         if profile:
             out["profile"] = profile
-        target = getattr(settings, "target", None)
-        if target:
-            out["cluster"] = target
     return out
 
 

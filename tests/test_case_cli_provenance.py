@@ -128,6 +128,23 @@ def test_hunt_run_json_keeps_its_keys_and_adds_what_case_tag_records(sample, cap
     assert parse_time(q1["now"]) == parse_time(sample["window"]["end"])
 
 
+def test_an_esql_stats_row_gets_the_hosts_of_the_events_behind_it(data, tmp_path):
+    """No hunt, no declared pivot: the query itself up to its STATS, narrowed to the row."""
+    from hunts import load_library
+
+    chain = planted_chain(key=data["key"], most_agents=True)
+    q1 = load_library(include_user_dir=False).default.queries[0].text
+    case = tmp_path / "case.db"
+    pipe([HUNTBENCH, "esql", q1 + "\n| where file.name == ?f", "--param", f"f={chain['file.name']}",
+          *data["args"], "--format", "json"],
+         [HUNTBENCH, "case", "tag", "--case", str(case), "--tag", "suspicious", "--from-json", "-"])
+    row = the_row(export(case, "csv", tmp_path / "f.csv"), chain)
+    agents = chain["pivot_agents"]
+    assert sorted(row["host.name"].split(", ")) == sorted(a[4] for a in agents), data["seed"]
+    assert row["datetime"] == min(parse_time(a[1]) for a in agents), data["seed"]
+    assert row["source"] == data["source"]
+
+
 # ---------------------------------------------------------------- what the responder says wins
 def test_given_hunt_source_and_query_win_over_what_the_json_says(sample, tmp_path, capsys):
     produced = tmp_path / "run.json"
