@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli.options import parse_params, source_and_options, source_options
+from cli.options import parse_params, source_from, source_options
 from cli.output import echo, echo_json, emit_warnings, format_result, message, stdout_is_terminal
 from collectors.interface import HuntbenchError, Language, SourceError
 from hunts import Hunt, load_library
@@ -104,8 +104,8 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
     from tui.escape import visible
 
     h = find_hunt(key, hunt_dirs)
-    source, options = source_and_options(source_kwargs)
-    source_json = esql_source_json(source, options)
+    source = source_from(source_kwargs)
+    source_json = esql_source_json(source)
     terminal = stdout_is_terminal()
     outputs: list[Any] = []
     for q in h.esql_queries:
@@ -144,13 +144,13 @@ def esql(query: str, params, fmt: str, **source_kwargs) -> None:
             query = Path(query[1:]).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"cannot read query file {query[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
-    source, options = source_and_options(source_kwargs)
+    source = source_from(source_kwargs)
     bound = parse_params(params)
     result = source.run(query, bound)
     emit_warnings(result.warnings)
     if fmt == "json":  # with what `case tag` needs to record where the rows came from
         from cli.provenance import esql_context, esql_source_json
 
-        echo_json({**result.to_json(), **esql_context(source, esql_source_json(source, options), query, params=bound)})
+        echo_json({**result.to_json(), **esql_context(source, esql_source_json(source), query, params=bound)})
         return
     echo(format_result(result, fmt, terminal=stdout_is_terminal()))

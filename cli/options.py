@@ -39,18 +39,12 @@ def source_from(kwargs: dict[str, Any]) -> Source:
     Offline data when given; else the cluster the flags, environment or config name; else
     the bundled sample. Contradicting options are click usage errors.
     """
-    return source_and_options(kwargs)[0]
-
-
-def source_and_options(kwargs: dict[str, Any]) -> tuple[Source, SourceOptions]:
-    """:func:`source_from`, and the options it was opened from (what ``--format json``
-    records so that ``case tag`` can open the same source again)."""
     options = SourceOptions.take(kwargs)
     try:
         options.check()
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
-    return open_source(options), options
+    return open_source(options)
 
 
 def parse_params(values: tuple[str, ...]) -> dict[str, Any] | None:
@@ -72,4 +66,4 @@ def parse_params(values: tuple[str, ...]) -> dict[str, Any] | None:
     return params
 
 
-__all__ = ["source_options", "source_from", "source_and_options", "parse_params"]
+__all__ = ["source_options", "source_from", "parse_params"]

@@ -50,7 +50,7 @@ def hunt_json(hunt: Hunt) -> dict[str, Any]:
     return {"uuid": hunt.uuid, "name": hunt.name, "mitre": list(hunt.mitre), "path": str(Path(hunt.path).absolute())}
 
 
-def esql_source_json(source: Source, options: SourceOptions) -> dict[str, Any]:
+def esql_source_json(source: Source) -> dict[str, Any]:
     """The ES|QL source as ``case tag`` records it and reopens it (no credentials)."""
     out: dict[str, Any] = {"kind": str(source.kind), "description": source.describe()}
     if isinstance(source, OfflineSource):
