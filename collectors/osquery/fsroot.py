@@ -91,11 +91,13 @@ class FsRoot:
         """``lstat`` of the last component, every directory above it resolved inside the image."""
         if self.root is None:
             return os.lstat(image_path)
-        clean = posixpath.normpath("/" + image_path)
-        if clean.strip("/") == "":
+        clean = image_path
+        if not clean.startswith("/") or "/." in clean or "//" in clean or clean.endswith("/"):
+            clean = posixpath.normpath("/" + image_path)  # the common case (a walked path) skips this
+        parent, _, name = clean.rpartition("/")
+        if not name:
             return os.lstat(self.root)
-        parent, name = posixpath.split(clean)
-        return os.lstat(self._resolved_dir(parent).rstrip("/") + "/" + name)
+        return os.lstat(self._resolved_dir(parent or "/").rstrip("/") + "/" + name)
 
     def _resolved_dir(self, image_dir: str) -> str:
         """:meth:`resolve` of a directory, remembered for the query (a walk lstat's every

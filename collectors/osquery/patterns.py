@@ -55,9 +55,11 @@ def resolve_file_pattern(fs: FsRoot, pattern: str, limits: int = GLOB_ALL) -> It
     recursive = wild >= 0 and wild + 3 >= len(path)
     streams = [_glob_one(fs, alternative, recursive) for alternative in expand_braces(path)]
     hits = streams[0] if len(streams) == 1 else _unique(heapq.merge(*streams))
+    if limits == GLOB_ALL:
+        yield from hits
+        return
     for hit in hits:
-        is_folder = hit.endswith("/")
-        if (is_folder and limits & GLOB_FOLDERS) or (not is_folder and limits & GLOB_FILES):
+        if (limits & GLOB_FOLDERS) if hit.endswith("/") else (limits & GLOB_FILES):
             yield hit
 
 

@@ -129,8 +129,12 @@ def stat_path(fs: FsRoot, path: str, directory: str, filename: str | None = None
 def expand_paths(fs: FsRoot, constraints: Constraints, column: str, limits: int) -> Iterator[str]:
     """EQUALS values plus LIKE patterns resolved to paths, sorted and unique (osquery's
     std::set), as a stream: the patterns are walked only as far as rows are asked for."""
-    streams: list[Iterable[str]] = [sorted(set(constraints.equals(column)))]
+    equals = sorted(set(constraints.equals(column)))
+    streams: list[Iterable[str]] = [equals] if equals else []
     streams += [resolve_file_pattern(fs, pattern, limits) for pattern in constraints.like(column)]
+    if len(streams) == 1:  # one pattern (or one list): already sorted and unique
+        yield from streams[0]
+        return
     last = None
     for path in heapq.merge(*streams):
         if path != last:
