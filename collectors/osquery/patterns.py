@@ -110,7 +110,15 @@ def _glob_one(fs: FsRoot, pattern: str, recursive: bool = False) -> Iterator[str
         yield "/"
         return
     want_dirs_only = pattern.endswith("/")
-    yield from _walk(fs, "/", components, 0, want_dirs_only, recursive, ())
+    # Literal leading folders (``/var/lib/dpkg/info``) are one directory, not a walk: descend
+    # them here so each row does not pass through a generator per level.
+    directory, index = "/", 0
+    while index < len(components) - 1 and not _MAGIC.search(components[index]):
+        directory = directory.rstrip("/") + "/" + components[index]
+        if not fs.is_dir(directory):
+            return
+        index += 1
+    yield from _walk(fs, directory, components, index, want_dirs_only, recursive, ())
 
 
 def _walk(fs: FsRoot, directory: str, components: list[str], index: int, dirs_only: bool,
