@@ -222,27 +222,47 @@ class Builder:
         """Count malformed / non-object lines, note the first, write the good ones aside.
 
         Returns the file of good lines, ``_EMPTY`` when there is no document at all, or None
-        when every line is a JSON object (the trouble was elsewhere)."""
+        when every line is a JSON object (the trouble was elsewhere). A line too long for
+        DuckDB's reader makes it fail outright: then Python sorts the lines instead, so one
+        oversized line costs only that line."""
         objects = f"read_ndjson_objects({lit(str(source))}, ignore_errors=true)"
+        kept = tmp / f"good{len(self.out.problems)}.ndjson"
         try:
             bad, good = one(self.con.execute(
                 f"SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT'), "
                 f"count(*) FILTER (WHERE json_type(json) = 'OBJECT') FROM {objects}"
             ))
+            first = _first_bad_line(self.con, source) if bad else None
+            oversized: list[int] = []
         except duckdb.Error as exc:
-            raise SourceError(f"{label}: cannot read ({_first_line(exc)})") from None
-        if not bad:
+            if "maximum_object_size" not in str(exc):
+                raise SourceError(f"{label}: cannot read ({_first_line(exc)})") from None
+            bad, good, first, oversized = _sort_lines(source, kept)
+            if not oversized and not bad:
+                return None
+        for number in oversized[:MAX_NAMED]:
+            self.out.problems.append(f"{label}: skipped line {number}: longer than {MAX_LINE_BYTES >> 20} MiB")
+        if len(oversized) > MAX_NAMED:
+            self.out.problems.append(f"{label}: skipped {len(oversized) - MAX_NAMED} more lines longer than "
+                                     f"{MAX_LINE_BYTES >> 20} MiB")
+        if not bad and not oversized:
             return None if good else _EMPTY
-        first = _first_bad_line(self.con, source)
-        where = f" (first at line {first})" if first else ""
-        self.out.problems.append(f"{label}: skipped {bad} malformed line{'s' if bad != 1 else ''}{where}")
         if not good:
+            total = bad + len(oversized)
+            where = f", first at line {first}" if first else ""
+            self.out.problems.append(
+                f"{label}: no line is a JSON object ({total} malformed line{'s' if total != 1 else ''}{where}); "
+                "nothing loaded from it"
+            )
             return _EMPTY
-        kept = tmp / f"good{len(self.out.problems)}.ndjson"
-        self.con.execute(
-            f"COPY (SELECT json FROM {objects} WHERE json_type(json) = 'OBJECT') TO {lit(str(kept))} "
-            "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
-        )
+        if bad:
+            where = f" (first at line {first})" if first else ""
+            self.out.problems.append(f"{label}: skipped {bad} malformed line{'s' if bad != 1 else ''}{where}")
+        if not oversized:
+            self.con.execute(
+                f"COPY (SELECT json FROM {objects} WHERE json_type(json) = 'OBJECT') TO {lit(str(kept))} "
+                "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
+            )
         return kept
 
     def _sample_held(self, table: str, source: Path, groups: dict[str, Leaf], names: list[str]) -> bool:
@@ -637,8 +657,9 @@ def _first_bad_line(con: duckdb.DuckDBPyConnection, source: Path) -> int | None:
     """Line number of the first malformed or non-object line.
 
     DuckDB's error names a line near the first malformed one (its count can be off by
-    one); Python checks lines from a little before that hint with ``json.loads``, and
-    earlier lines only for not starting with ``{`` (valid JSON that is no object)."""
+    one, e.g. after invalid UTF-8); Python checks lines from a little before that hint
+    (strict UTF-8, then ``json.loads``), and earlier lines only for not starting with ``{``
+    (valid JSON that is no object)."""
     hint = None
     try:
         con.execute(f"SELECT count(*) FROM read_ndjson_objects({lit(str(source))})").fetchone()
@@ -647,17 +668,61 @@ def _first_bad_line(con: duckdb.DuckDBPyConnection, source: Path) -> int | None:
         if m:
             hint = int(m.group(1))
     careful_from = 1 if hint is None else max(1, hint - 3)
-    with inputs.open_text(source) as fh:
+    with _open_binary(source) as fh:
         for number, line in enumerate(fh, start=1):
             text = line.strip()
             if not text:
                 continue
-            if not text.startswith("{"):
+            if not text.startswith(b"{"):
                 return number
-            if number >= careful_from:
-                try:
-                    if not isinstance(json.loads(text), dict):
-                        return number
-                except ValueError:
-                    return number
+            if number >= careful_from and not _is_object(text):
+                return number
     return hint
+
+
+MAX_LINE_BYTES = 16 << 20
+"""Longest line loaded (DuckDB's reader refuses longer JSON values); longer ones are skipped."""
+MAX_NAMED = 5
+"""How many skipped oversized lines are named one by one."""
+
+
+def _open_binary(source: Path):
+    return gzip.open(source, "rb") if source.name.lower().endswith(".gz") else open(source, "rb")
+
+
+def _is_object(text: bytes) -> bool:
+    try:
+        return isinstance(json.loads(text.decode("utf-8")), dict)
+    except ValueError:  # UnicodeDecodeError is a ValueError
+        return False
+
+
+def _sort_lines(source: Path, kept: Path) -> tuple[int, int, int | None, list[int]]:
+    """Python's pass over a file DuckDB cannot read whole: copies the JSON-object lines to
+    ``kept`` and returns (malformed count, good count, first malformed line, oversized lines).
+    Memory stays bounded: an oversized line is skipped in chunks, never held."""
+    bad = good = 0
+    first: int | None = None
+    oversized: list[int] = []
+    with _open_binary(source) as fh, open(kept, "wb") as out:
+        number = 0
+        while True:
+            line = fh.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                break
+            number += 1
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                oversized.append(number)
+                while line and not line.endswith(b"\n"):
+                    line = fh.readline(1 << 20)
+                continue
+            text = line.strip()
+            if not text:
+                continue
+            if _is_object(text):
+                good += 1
+                out.write(text + b"\n")
+            else:
+                bad += 1
+                first = first or number
+    return bad, good, first, oversized

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from collectors.offline import cache, inputs
+from collectors.offline import cache, inputs, spill
 from collectors.offline.build import Builder, Built, Part
 from collectors.offline.fields import FieldInfo
 from collectors.offline.sql import ident, lit
@@ -91,7 +91,9 @@ class Catalog:
         writers: list[tuple[str, Builder]] = []
         for n, spec in enumerate(specs):
             path = Path(spec.path)
-            files = inputs.expand(path)
+            skipped: list[str] = []
+            files = inputs.expand(path, skipped)
+            built.problems.extend(skipped)
             forced = getattr(spec, "index", None) or None
             size = sum(f.stat().st_size for f in files)
             key = cache.cache_key(files, forced, raw_maps) if cache.wanted(files, size) else None
@@ -100,6 +102,8 @@ class Catalog:
                 built.parts.extend(cached.parts)
                 built.problems.extend(cached.problems)
                 continue
+            if key and cache.replaced(key):
+                built.problems.append(f"{path}: cache rebuilt (the files changed since it was written)")
             builder = in_memory
             if key:  # its own schema, copied to the cache once loaded
                 schema = f"{database}.{ident(f'_hb{n}')}"
@@ -197,7 +201,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = {lit(MEMORY_LIMIT)}")
-    con.execute(f"SET temp_directory = {lit(str(Path(tempfile.gettempdir()) / 'huntbench-duckdb'))}")
+    con.execute(f"SET temp_directory = {lit(str(spill.spill_dir()))}")
     con.execute("CREATE SCHEMA IF NOT EXISTS _hb")
     return con
 

@@ -17,6 +17,7 @@ from collectors.interface import (
     Language,
     Params,
     Progress,
+    QueryError,
     QueryResult,
     SourceError,
     SourceKind,
@@ -84,7 +85,14 @@ class OfflineSource:
             if not spec.path.exists():
                 raise SourceError(f"--data {spec.path}: no such file or directory")
         catalog = self.catalog
-        result = run_esql(query, catalog, params=params, now=self.effective_now(), cancel=cancel)
+        try:
+            result = run_esql(query, catalog, params=params, now=self.effective_now(), cancel=cancel)
+        except QueryError as exc:
+            # An index missing because its file held no document at all: say why.
+            empty = [p for p in getattr(catalog, "problems", []) if p.endswith("nothing loaded from it")]
+            if empty and exc.reason.startswith("Unknown index"):
+                raise QueryError(f"{exc.reason} ({'; '.join(empty)})", exc.line, exc.column) from None
+            raise
         problems = [p for p in getattr(catalog, "problems", []) if p not in result.warnings]
         result.warnings = problems + result.warnings
         return result
