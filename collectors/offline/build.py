@@ -46,6 +46,8 @@ from collectors.result import SourceError
 INDEX_COLUMN = "__hb_index"
 SAMPLED_MIN_BYTES = 8 << 20
 """Files at least this big try DuckDB's sampled detection first (checked, see _bind_sampled)."""
+PRIMER_SAMPLE = 2048
+"""Lines of the small sample the primer is first drawn from (see Builder._bind_sampled)."""
 PRIMER_KEY = "__hb_primer"
 """Marks the primer line put in front of a sampled file (see :meth:`Builder._bind_sampled`)."""
 _EMPTY = object()
@@ -101,8 +103,10 @@ class Built:
 class Builder:
     """Loads files into tables named ``{schema}."t{n}"`` on ``con``."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, schema: str, mappings: dict[str, dict[str, MappedField]]):
+    def __init__(self, con: duckdb.DuckDBPyConnection, schema: str, mappings: dict[str, dict[str, MappedField]],
+                 wanted: set[str] | None = None):
         self.con = con
+        self.wanted = wanted  # None: every field; else only these (a query's first, narrow load)
         self.schema = schema  # quoted, e.g. "memory"."_hb" or "c0"."main"
         self.mappings = mappings
         self.names = Names()
@@ -139,6 +143,8 @@ class Builder:
                         return
                     self._rollback(mark)
                     exact = True  # the sample missed something: detect over the whole file
+                except duckdb.InterruptException:
+                    raise  # cancelled by the user: no retry
                 except duckdb.Error as exc:
                     self._rollback(mark)
                     if not cleaned:
@@ -161,13 +167,15 @@ class Builder:
             self.con.execute(f"DROP TABLE IF EXISTS {table}")
         del self._created[mark[2]:]
 
-    def _read_json(self, source: Path, columns: dict | None = None, exact: bool = True) -> str:
+    def _read_json(self, source: Path, columns: dict | None = None, exact: bool = True,
+                   sample: int | None = None) -> str:
+        files = lit(str(source))
         if columns is None:
-            sample = ", sample_size=-1" if exact else ""
-            return (f"read_json({lit(str(source))}, format='newline_delimited', records=true, "
-                    f"map_inference_threshold=-1{sample})")
+            size = ", sample_size=-1" if exact else (f", sample_size={sample}" if sample else "")
+            return (f"read_json({files}, format='newline_delimited', records=true, "
+                    f"map_inference_threshold=-1{size})")
         spec = ", ".join(f"{lit(n)}: {lit(t)}" for n, t in columns.items())
-        return f"read_json({lit(str(source))}, format='newline_delimited', records=true, columns={{{spec}}})"
+        return f"read_json({files}, format='newline_delimited', records=true, columns={{{spec}}})"
 
     def _bind(self, source: Path, exact: bool, tmp: Path) -> dict:
         """Column name -> DuckDB type, detected over the whole file or DuckDB's sample.
@@ -193,30 +201,38 @@ class Builder:
         ``columns`` it checks neither. So the data pass reads with detection, and one scan
         both loads and proves the sample complete. Two things detection would get wrong are
         steered by a *primer*: one synthetic line put in front of the file (a gzip member
-        prepended to a ``.gz``, which costs no decompression; a copy for plain files) whose
-        values make the sample read integer fields as DOUBLE (a later 1.5 would otherwise
-        be rounded to 2 silently; :meth:`_sample_held` proves them whole afterwards),
-        fields seen only as null as DOUBLE (a later value would otherwise be dropped) and
-        UUID-looking fields as text. The primer line is filtered out by its marker key."""
+        prepended to a ``.gz``, which costs no decompression; a copy for plain files; a
+        second file listed first would not do: DuckDB checks keys only in the first) whose values make
+        the sample read integer fields as DOUBLE (a later 1.5 would otherwise be rounded
+        to 2 silently; :meth:`_sample_held` proves them whole afterwards), fields seen only
+        as null as DOUBLE (a later value would otherwise be dropped) and UUID-looking fields
+        as text. The primer is first drawn from a small sample (cheap); fields that only the
+        full sample shows as integers are added and the sample read again (rarely needed).
+        The primer line is filtered out by its marker key."""
         self._fast = True
-        rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=False)}")
+        rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=False, sample=PRIMER_SAMPLE)}")
         sampled = dict(zip(rel.columns, rel.types))
-        primer, self._widened = _primer(sampled)
-        if not primer:
-            self._reader = self._read_json(source, exact=False)
-            return sampled
         marker = PRIMER_KEY
         while marker in sampled:
             marker += "_"
-        primer[marker] = True
-        primed = _primed_copy(source, primer, tmp)
-        call = self._read_json(primed, exact=False)
-        rel = self.con.sql(f"SELECT * FROM {call}")
-        types = {n: t for n, t in zip(rel.columns, rel.types) if n != marker}
-        if marker not in rel.columns or _primer(types)[0]:
+        primer: dict = {}
+        self._widened = set()
+        for _attempt in range(3):
+            more, widened = _primer(sampled)
+            if _attempt and not more:
+                break
+            _merge(primer, more)
+            self._widened |= widened
+            primed = _primed_copy(source, {**primer, marker: True}, tmp)
+            call = self._read_json(primed, exact=False)
+            rel = self.con.sql(f"SELECT * FROM {call}")
+            if marker not in rel.columns:
+                raise duckdb.InvalidInputException("the primer did not steer the types")  # -> whole-file
+            sampled = {n: t for n, t in zip(rel.columns, rel.types) if n != marker}
+        else:
             raise duckdb.InvalidInputException("the primer did not steer the types")  # -> whole-file
         self._reader = f"(SELECT * EXCLUDE ({ident(marker)}) FROM {call} WHERE {ident(marker)} IS NULL)"
-        return types
+        return sampled
 
     def _skip_bad_lines(self, source: Path, label: str, tmp: Path):
         """Count malformed / non-object lines, note the first, write the good ones aside.
@@ -336,6 +352,8 @@ class Builder:
                     used.add(name)
         groups = {n: g for n, g in self._group(leaves, label).items() if n != INDEX_COLUMN}
         index_expr = self._index_expr(path, types, groups, forced, hit_dump)
+        if self.wanted is not None:
+            groups = {n: g for n, g in groups.items() if n in self.wanted}
 
         table = self._new_table()
         names = sorted(groups)
@@ -348,8 +366,9 @@ class Builder:
         big = source.stat().st_size >= SAMPLED_MIN_BYTES
         if big:  # file order is no promise in Elasticsearch either; keeping it costs threads
             self.con.execute("SET preserve_insertion_order = false")
-        # A sampled read checks only the columns the query uses: use the others too.
-        unused = [ident(n) for n in types if n not in used]
+        # A sampled read checks only the columns the query uses: use the others too (a
+        # narrow load uses all of them: the whole file must fit the sampled schema).
+        unused = [ident(n) for n in types if n not in used or self.wanted is not None]
         guard = f" WHERE hash({', '.join(unused)}) IS NOT NULL" if self._fast and unused else ""
         try:
             self.con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {self._reader}{guard}")
@@ -480,6 +499,8 @@ class Builder:
         """Leaves under ``expr`` (of DuckDB type ``typ``, or a LIST of it when ``in_list``);
         ``path`` is its JSON path in the source line while one path addresses it."""
         kind = typ.id
+        if not self._could_want(name):
+            return
         if str(typ) == "JSON":
             yield from self._json_leaves(expr, name, in_list, label)
         elif kind == "struct":
@@ -508,6 +529,14 @@ class Builder:
             yield Leaf(name, expr, "BIGINT", in_list, path, doubled=True)
         else:
             yield Leaf(name, expr, str(typ), in_list, path)
+
+    def _could_want(self, name: str) -> bool:
+        """Can a wanted field (or one naming the index) lie at or under dotted ``name``?"""
+        if self.wanted is None or not name:
+            return True
+        return any(w == name or w.startswith(name + ".") for w in self.wanted) or any(
+            f"data_stream.{k}" == name or name == "data_stream" for k in ("type", "dataset", "namespace")
+        )
 
     def _json_leaves(self, expr: str, name: str, in_list: bool, label: str) -> Iterator[Leaf]:
         """Values DuckDB could not give one type (a scalar here, an array there; a number
@@ -619,6 +648,15 @@ def _primed_copy(source: Path, primer: dict, tmp: Path) -> Path:
         out.write(gzip.compress(line, compresslevel=1) if gz else line)
         shutil.copyfileobj(src, out, 1 << 20)
     return target
+
+
+def _merge(into: dict, more: dict) -> None:
+    """Deep-merge primer documents (objects merge key by key; the first value otherwise wins)."""
+    for k, v in more.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        elif k not in into:
+            into[k] = v
 
 
 def _convert_field(expr: str, have: FieldInfo, target: MappedField, names: Names) -> str:
