@@ -410,7 +410,7 @@ class Builder:
             mapping = self.mapping_for(index)
             if mapping:
                 part = self._apply_mapping(part, mapping)
-            if not part.fields:
+            if not part.fields and self.wanted is None:  # a narrow load may want no field at all
                 self.out.problems.append(f"{label}: documents of index [{index}] hold no field with a value")
             self.out.parts.append(part)
         return True

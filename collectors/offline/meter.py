@@ -54,7 +54,7 @@ class LoadMeter:
         rate = read / elapsed if elapsed > 0 else 0.0
         left = f"{(total - read) / rate:.0f} s left" if rate > 0 else "time left unknown"
         bar = "█" * filled + "░" * (width - filled)
-        return (f"loading {bar} {read / 1e6:.0f} of {total / 1e6:.0f} MB · "
+        return (f"loading {bar} {read / 1e6:.1f} of {total / 1e6:.1f} MB · "
                 f"{rate / 1e6:.0f} MB/s · {left}")
 
 

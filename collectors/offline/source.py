@@ -131,21 +131,25 @@ class OfflineSource:
         held: list = []
 
         def tick() -> None:
-            if cancel is not None and cancel.cancelled and held:
-                held[0].interrupt()
             if progress is not None:
                 progress(meter.status())
             if self.on_load is not None:
                 self.on_load(meter)
+            if cancel is not None and cancel.cancelled and held:
+                held[0].interrupt()
 
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled("loading cancelled")
         try:
             with Ticker(tick):
                 catalog = Catalog.load(self.specs, self.mappings, need=need, connected=held.append)
         except duckdb.InterruptException:
             raise Cancelled("loading cancelled") from None
         meter.done = True
-        if self.on_load is not None:
-            self.on_load(meter)
+        tick()  # the bar's last state: all read
+        if cancel is not None and cancel.cancelled:
+            catalog.close()
+            raise Cancelled("loading cancelled")
         return catalog
 
     def describe(self) -> str:
