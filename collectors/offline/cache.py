@@ -136,7 +136,7 @@ class Writer:
         alias = ident(f"hb_write_{uuid.uuid4().hex[:8]}")
         cur = self._cursor
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # data from the export: yours only
             _sweep(folder)
             cur.execute(f"ATTACH {lit(str(tmp))} AS {alias}")
             tables: list[str] = []
