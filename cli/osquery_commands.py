@@ -35,6 +35,9 @@ def osquery_options(func):
                           "/opt/orbit/orbit-osquery.em)."),
         click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
                      help="Seconds before a query is given up."),
+        click.option("--now", metavar="TIMESTAMP",
+                     help="What SQLite's 'now' and the time table read (ISO-8601; built-in tables), "
+                          "e.g. the moment an image was taken."),
         click.option("--format", "fmt", type=FORMATS, default="table", show_default=True),
     ]
     for option in reversed(options):
@@ -42,10 +45,11 @@ def osquery_options(func):
     return func
 
 
-def _run(sql: str, root, backend: str, socket, timeout: float):
-    from collectors.sources import open_scan
+def _run(sql: str, root, backend: str, socket, timeout: float, now: str | None = None):
+    from collectors.sources import open_scan, parse_now
 
-    result = open_scan(backend=backend, root=root, socket=socket, timeout=timeout).run(sql)
+    result = open_scan(backend=backend, root=root, socket=socket, timeout=timeout,
+                       now=parse_now(now)).run(sql)
     for notice in result.notices:
         click.echo(f"note: {notice}", err=True)
     return result
@@ -59,7 +63,8 @@ def _render(result, fmt: str) -> str:
 @click.argument("hunt_key", metavar="[HUNT]", required=False)
 @hunts_option
 @osquery_options
-def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: float, fmt: str) -> None:
+def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: float, now: str | None,
+         fmt: str) -> None:
     """Run a hunt's osquery SQL (default hunt: DPKG/RPM persistence) on this host or --root DIR.
 
     With --format json, one osquery query prints one object {"query": N, "language":
@@ -73,7 +78,7 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
     outputs: list[Any] = []
     backend_used = None
     for query in queries:
-        result = _run(query.text, root, backend, socket, timeout)
+        result = _run(query.text, root, backend, socket, timeout, now)
         backend_used = result.backend
         if fmt == "json":
             outputs.append({"query": query.index, "language": query.language, **result.to_json()})
@@ -91,7 +96,7 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
 @click.command()
 @click.argument("sql")
 @osquery_options
-def osquery(sql: str, root, backend: str, socket, timeout: float, fmt: str) -> None:
+def osquery(sql: str, root, backend: str, socket, timeout: float, now: str | None, fmt: str) -> None:
     """Run one osquery SQL statement on this host or --root DIR.
 
     SQL may be @FILE to read it from a file, or - for standard input. With --format json
@@ -105,5 +110,5 @@ def osquery(sql: str, root, backend: str, socket, timeout: float, fmt: str) -> N
             sql = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise HuntbenchError(f"{path}: cannot read SQL file ({exc.strerror or exc})") from None
-    result = _run(sql, root, backend, socket, timeout)
+    result = _run(sql, root, backend, socket, timeout, now)
     echo(_render(result, fmt))
