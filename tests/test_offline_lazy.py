@@ -138,6 +138,8 @@ def test_a_pivot_the_narrow_load_covers_runs_on_it_others_load_what_they_need(tm
     assert len(reads) == 1 and pivot.values  # covered: no new load
     other = source.esql("from logs-endpoint.events.process-* | stats n = count() by host.name | sort host.name")
     assert len(reads) == 2 and len(other.values) == 7
+    again = source.esql(f'{QUERIES[0].split("| stats")[0]}| where agent.id == "a2" | stats n = count()')
+    assert len(reads) == 2 and again.values  # the first pane's load is still there
 
 
 def test_needs_reads_indices_and_fields_from_the_query():

@@ -51,6 +51,10 @@ LAZY_MIN_BYTES = int(os.environ.get("HUNTBENCH_LAZY_MIN_BYTES", str(32 << 20)))
 :mod:`collectors.offline.lazy`); smaller ones load completely in about a second anyway."""
 
 
+NARROW_KEPT = 4
+"""Narrow loads kept for the queries that follow until the complete cache is ready."""
+
+
 @dataclass
 class OfflineSource:
     """ES|QL over local NDJSON through the embedded engine on DuckDB.
@@ -70,7 +74,7 @@ class OfflineSource:
     on_load: Callable[[LoadMeter], None] | None = field(default=None, repr=False)
     """Called about four times a second while data loads (a CLI progress bar)."""
     _catalog: Catalog | None = field(default=None, init=False, repr=False)
-    _narrow: Catalog | None = field(default=None, init=False, repr=False)
+    _narrow: list[Catalog] = field(default_factory=list, init=False, repr=False)
     _prewarmed: bool = field(default=False, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -102,14 +106,16 @@ class OfflineSource:
             need = lazy.needs(query) if self._narrow_worth_it() else None
             if need is not None and Catalog.cached(self.specs):
                 need = None  # the complete cache is ready: open it
-            if need is not None and self._narrow is not None and self._narrow.need is not None \
-                    and self._narrow.need.covers(need):
-                return self._narrow
+            if need is not None:
+                for narrow in self._narrow:
+                    if narrow.need is not None and narrow.need.covers(need):
+                        return narrow
             catalog = self._load(need, cancel, progress)
             if catalog.complete:
-                self._catalog, self._narrow = catalog, None
+                self._catalog, self._narrow = catalog, []
                 return catalog
-            self._narrow = catalog
+            # the last few narrow loads (each pane's query, say), newest first
+            self._narrow = [catalog, *self._narrow][:NARROW_KEPT]
             if not self._prewarmed:
                 self._prewarmed = True
                 from collectors.offline import prewarm
