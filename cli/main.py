@@ -75,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="huntbench", standalone_mode=False)
     except HuntbenchError as exc:
-        click.echo(f"error: {exc}", err=True)
+        from cli.output import message
+
+        message("error", exc)  # escaped: errors quote queries, paths and servers
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)

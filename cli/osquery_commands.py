@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from cli.hunt_commands import find_hunt, hunts_option
-from cli.output import echo, format_result, json_text
+from cli.output import echo, echo_json, format_result, message, stdout_is_terminal
 from collectors.interface import HuntbenchError
 
 FORMATS = click.Choice(["table", "json", "csv", "tsv", "txt"])
@@ -51,12 +51,12 @@ def _run(sql: str, root, backend: str, socket, timeout: float, now: str | None =
     result = open_scan(backend=backend, root=root, socket=socket, timeout=timeout,
                        now=parse_now(now)).run(sql)
     for notice in result.notices:
-        click.echo(f"note: {notice}", err=True)
+        message("note", notice)
     return result
 
 
 def _render(result, fmt: str) -> str:
-    return format_result(result, "txt" if fmt == "table" else fmt)
+    return format_result(result, "txt" if fmt == "table" else fmt, terminal=stdout_is_terminal())
 
 
 @click.command()
@@ -71,6 +71,8 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
     "osquery SQL", "columns", "values"} (what `case tag --from-json` reads); several print
     a list of them, like hunt run.
     """
+    from tui.escape import visible
+
     hunt = find_hunt(hunt_key, hunt_dirs)
     queries = hunt.osquery_queries
     if not queries:
@@ -85,10 +87,10 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
         elif len(queries) == 1:
             outputs.append(_render(result, fmt))
         else:
-            outputs.append(f"# query {query.index}: {query.title}\n{_render(result, fmt)}")
-    click.echo(f"note: answered by {backend_used}" + (f" on --root {root}" if root else ""), err=True)
+            outputs.append(f"# query {query.index}: {visible(query.title)}\n{_render(result, fmt)}")
+    message("note", f"answered by {backend_used}" + (f" on --root {root}" if root else ""))
     if fmt == "json":
-        echo(json_text(outputs[0] if len(outputs) == 1 else outputs))
+        echo_json(outputs[0] if len(outputs) == 1 else outputs)
     else:
         echo("\n\n".join(outputs))
 

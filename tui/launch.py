@@ -99,5 +99,7 @@ def local_scan_options(options: dict[str, Any]) -> dict[str, Any]:
 
 def launch(**options: Any) -> None:
     """Open the workbench; returns when the user quits."""
+    from tui.shutdown import run_until_quit
+
     app = build_app(**options)
-    app.run()
+    run_until_quit(app)  # q ends the process even while a worker hangs on the network
