@@ -11,7 +11,7 @@ attacker made invalid on purpose -- are kept as ``\\udcXX`` escapes (Python's
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.interface import HuntbenchError
@@ -25,6 +25,9 @@ class ResultRows:
     query: int | str | None
     language: str | None = None
     """``"ES|QL"`` or ``"osquery SQL"`` when the result says (``hunt run``/``scan`` lists)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """The result's other keys (``hunt``, ``label``, ``source``, ``now``, ...): where the
+    rows came from, as the producing command tells it; unchecked here (cli/provenance.py)."""
 
 
 @dataclass
@@ -86,7 +89,8 @@ def _result(obj: Any, name: str, where: str) -> ResultRows:
     if query is not None and not isinstance(query, (int, str)) or isinstance(query, bool):
         query = None
     language = obj.get("language")
-    return ResultRows(rows, query, language if isinstance(language, str) else None)
+    extra = {k: v for k, v in obj.items() if k not in ("columns", "values", "query", "language")}
+    return ResultRows(rows, query, language if isinstance(language, str) else None, extra)
 
 
 def parse_results(data: bytes, name: str) -> Parsed:

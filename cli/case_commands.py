@@ -69,34 +69,91 @@ def case() -> None:
 def case_tag(ctx, case_path, tags, note, hunt_key, hunt_dirs, query, source, source_kind, from_json) -> None:
     """Make every row of a JSON result a finding (or update it) with the tags given.
 
-    Reads what `huntbench esql|osquery|hunt run --format json` print. For `hunt run`'s
-    list, each result's "query" number is used unless --query is given.
+    Reads what `huntbench esql|osquery|scan|hunt run --format json` print. What those say
+    about the rows -- the hunt, the query (Q1, Q2, Local scan), the source, the time window
+    -- is recorded unless --hunt/--query/--source say otherwise; rows that name no host
+    (a Q1 rare file) get the hosts, agents and first/last seen behind them from the hunt's
+    declared pivot, run through the same source when it can be opened here again.
     """
+    from cli.provenance import Given, SourceCache, resolve
+
     normalise_tags(tags)  # a bad tag is refused before any file is created or read
     name, data = _read_input(from_json)
     parsed = parse_results(data, name)
     if parsed.invalid_utf8_bytes:
         message("warning", f"{name}: {parsed.invalid_utf8_bytes} bytes are not UTF-8; kept exactly in the "
                 "stored rows (as \\udcXX escapes), shown as U+FFFD")
-    hunt_uuid, hunt_name, mitre, id_hunt = _hunt(hunt_key, hunt_dirs)
-    kind = source_kind or _guess_kind(source, parsed.results)
-    described = clean_source(source) if source else f"json: {name}"
+    explicit = _hunt(hunt_key, hunt_dirs) if hunt_key else None
+    hunts = _HuntFinder(hunt_dirs)
     query_value: int | str | None = _query_value(query) if query is not None else None
+    sources = SourceCache()
+    batches: list[dict[str, Any]] = []
+    missing, reasons, notices = 0, [], []
+    for result in parsed.results:
+        if not result.rows:
+            continue
+        given = Given.read(result.extra)
+        if explicit is not None:
+            (uuid, hunt_name, mitre), found = explicit
+        else:
+            uuid, hunt_name, mitre = given.hunt_uuid, given.hunt_name, given.mitre
+            found = hunts.find(given.hunt_uuid, given.hunt_path)
+        number = query_value if query is not None else result.query
+        steps: list[dict[str, Any]] | None = None
+        if query is None and given.label:
+            steps = [{"label": given.label, "query": f"query:{number}" if isinstance(number, int) else number, "on": {}}]
+        resolution = resolve(result.rows, given, found, number, steps or [], result.language, sources)
+        missing += resolution.missing
+        if resolution.reason and resolution.reason not in reasons:
+            reasons.append(resolution.reason)
+        notices += resolution.notices
+        batches.append(dict(
+            rows=result.rows, source_kind=source_kind or given.kind or _guess_kind(source, parsed.results),
+            source=clean_source(source) if source else (given.description or f"json: {name}"),
+            hunt_uuid=uuid, hunt_name=hunt_name, mitre=mitre, query=number, pivot_path=steps,
+            resolved=resolution.resolved, default_hosts=given.default_hosts,
+            hunt_key=getattr(found, "case_key", None)))
     path = _case_path(ctx, case_path)
     created = updated = 0
     with open_case(path, create=True) as opened, opened.action():
         # One user action, one transaction: every result is saved, or none.
-        for result in parsed.results:
-            if not result.rows:
-                continue
-            outcome = opened.tag_rows(
-                result.rows, list(tags), note=note, source_kind=kind, source=described,
-                hunt_uuid=hunt_uuid, hunt_name=hunt_name, mitre=mitre, hunt_key=id_hunt,
-                query=query_value if query is not None else result.query,
-            )
+        for batch in batches:
+            outcome = opened.tag_rows(batch.pop("rows"), list(tags), note=note, **batch)
             created += outcome.created
             updated += outcome.updated
+    for notice in notices[:2]:
+        message("warning", notice)
+    if missing:
+        message("warning", f"{missing} row{'s' if missing != 1 else ''} name no host: tagged without hosts, agents "
+                f"or first seen ({'; '.join(reasons)}); to get them, pipe `huntbench hunt run --format json` "
+                "run on the same data or cluster, or tag the rows in the workbench")
     echo(f"case {visible(path)}: {created} findings created, {updated} updated")
+
+
+class _HuntFinder:
+    """The hunt a result names (by uuid, else its file), from the library loaded once."""
+
+    def __init__(self, hunt_dirs) -> None:
+        self.hunt_dirs = hunt_dirs
+        self._library: Any = None
+
+    def find(self, uuid: str | None, path: str | None):
+        if not uuid and not path:
+            return None
+        from hunts import load_library
+
+        if self._library is None:
+            self._library = load_library(self.hunt_dirs)
+        for key in (uuid, path):
+            if not key:
+                continue
+            try:
+                found = self._library.find(key)
+            except (KeyError, ValueError):
+                continue
+            if not uuid or found.uuid.lower() == uuid.lower():
+                return found
+        return None
 
 
 def _read_input(from_json: str) -> tuple[str, bytes]:
@@ -125,11 +182,8 @@ def _guess_kind(source: str | None, results) -> str:
     return SourceKind.OFFLINE.value
 
 
-def _hunt(key: str | None, hunt_dirs) -> tuple[str | None, str | None, list[str], str | None]:
-    """(uuid, name, mitre, what finding ids are made from) of ``--hunt``; an unknown UUID is
-    kept as given."""
-    if not key:
-        return None, None, [], None
+def _hunt(key: str, hunt_dirs) -> tuple[tuple[str | None, str | None, list[str]], Any]:
+    """((uuid, name, mitre), the hunt) of ``--hunt``; an unknown UUID is kept as given."""
     from hunts import load_library
 
     library = load_library(hunt_dirs)
@@ -138,10 +192,10 @@ def _hunt(key: str | None, hunt_dirs) -> tuple[str | None, str | None, list[str]
     except (KeyError, ValueError) as exc:
         if _UUID.match(key.strip()):
             message("warning", f"hunt {key} is not in the hunt library; recorded by uuid only")
-            return key.strip().lower(), None, [], None
+            return (key.strip().lower(), None, []), None
         reason = exc.args[0] if exc.args else "not found"
         raise HuntbenchError(f"--hunt {key}: {reason}") from None
-    return found.uuid, found.name, list(found.mitre), found.case_key
+    return (found.uuid, found.name, list(found.mitre)), found
 
 
 @case.command("untag")

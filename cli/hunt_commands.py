@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cli.formats import canonical, format_option, out_dir_option, several, write_per_query
+from cli.load_progress import load_progress
 from cli.options import parse_params, source_from, source_options
 from cli.output import echo, echo_json, emit_warnings, format_result, message, stdout_is_terminal
 from collectors.interface import HuntbenchError, Language, SourceError
@@ -113,19 +115,26 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, out_dir: str | None, **source
     """Run a hunt's ES|QL queries (default: the DPKG/RPM hunt) offline or on a cluster.
 
     With --format json: a list with one object per query, {"query": N, "language":
-    "ES|QL", "columns": .., "values": ..}. With csv/tsv, several queries are one table
-    whose first column, query, says which query a row is from; --out-dir DIR writes one
-    file per query instead.
+    "ES|QL", "columns": .., "values": ..}, plus what `case tag` records: "hunt", "label"
+    (Q1), "source", "text" and "now" (the time window's end). With csv/tsv, several queries
+    are one table whose first column, query, says which query a row is from; --out-dir DIR
+    writes one file per query instead.
     """
+    from cli.provenance import esql_context, esql_source_json
     from tui.escape import visible
 
     h = find_hunt(key, hunt_dirs)
     source = source_from(source_kwargs)
+    source_json = esql_source_json(source)
     results = []
+    outputs: list[Any] = []
     for q in h.esql_queries:
-        result = source.run(q.text)
+        with load_progress(source):
+            result = source.run(q.text)
         emit_warnings([f"query {q.index}: {w}" for w in result.warnings])
         results.append((q.index, visible(q.title), result))
+        outputs.append({"query": q.index, "language": q.language, **result.to_json(),
+                        **esql_context(source, source_json, q.text, hunt=h, query=q)})
     skipped = [q for q in h.queries if q.language != Language.ESQL]
     for q in skipped:
         hint = " (run it with: huntbench scan)" if q.supported else " (not supported)"
@@ -135,7 +144,7 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, out_dir: str | None, **source
             message("wrote", path)
         return
     if fmt == "json":
-        echo_json([{"query": i, "language": Language.ESQL, **r.to_json()} for i, _t, r in results])
+        echo_json(outputs)
     else:
         echo(several(results, fmt, terminal=stdout_is_terminal()))
 
@@ -159,6 +168,13 @@ def esql(query: str, params, fmt: str, **source_kwargs) -> None:
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"cannot read query file {query[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
     source = source_from(source_kwargs)
-    result = source.run(query, parse_params(params))
+    bound = parse_params(params)
+    with load_progress(source):
+        result = source.run(query, bound)
     emit_warnings(result.warnings)
+    if fmt == "json":  # with what `case tag` needs to record where the rows came from
+        from cli.provenance import esql_context, esql_source_json
+
+        echo_json({**result.to_json(), **esql_context(source, esql_source_json(source), query, params=bound)})
+        return
     echo(format_result(result, canonical(fmt), terminal=stdout_is_terminal()))

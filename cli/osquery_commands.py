@@ -44,14 +44,18 @@ def osquery_options(func):
     return func
 
 
-def _run(sql: str, root, backend: str, socket, timeout: float, now: str | None = None):
+def _run(sql: str, root, backend: str, socket, timeout: float, now: str | None = None, *, hunt=None):
+    """The scan's result, and what ``--format json`` adds to it for ``case tag`` (the host
+    or image it read; see cli/provenance.py)."""
+    from cli.provenance import scan_context
     from collectors.sources import open_scan, parse_now
 
-    result = open_scan(backend=backend, root=root, socket=socket, timeout=timeout,
-                       now=parse_now(now)).run(sql)
+    when = parse_now(now)
+    source = open_scan(backend=backend, root=root, socket=socket, timeout=timeout, now=when)
+    result = source.run(sql)
     for notice in result.notices:
         message("note", notice)
-    return result
+    return result, scan_context(source, sql, root, when, hunt=hunt)
 
 
 def _render(result, fmt: str) -> str:
@@ -77,15 +81,15 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
     if not queries:
         raise HuntbenchError(f"hunt {hunt.name!r} has no osquery SQL query (try: huntbench hunt run)")
     results = []
+    outputs: list[Any] = []
     backend_used = None
     for query in queries:
-        result = _run(query.text, root, backend, socket, timeout, now)
+        result, context = _run(query.text, root, backend, socket, timeout, now, hunt=hunt)
         backend_used = result.backend
         results.append((query.index, visible(query.title), result))
+        outputs.append({"query": query.index, "language": query.language, **result.to_json(), **context})
     message("note", f"answered by {backend_used}" + (f" on --root {root}" if root else ""))
     if fmt == "json":
-        outputs: list[Any] = [{"query": i, "language": q.language, **r.to_json()}
-                              for (i, _t, r), q in zip(results, queries)]
         echo_json(outputs[0] if len(outputs) == 1 else outputs)
     else:
         echo(several(results, fmt, terminal=stdout_is_terminal()))
@@ -108,5 +112,8 @@ def osquery(sql: str, root, backend: str, socket, timeout: float, now: str | Non
             sql = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise HuntbenchError(f"{path}: cannot read SQL file ({exc.strerror or exc})") from None
-    result = _run(sql, root, backend, socket, timeout, now)
+    result, context = _run(sql, root, backend, socket, timeout, now)
+    if fmt == "json":
+        echo_json({**result.to_json(), **context})
+        return
     echo(_render(result, fmt))
