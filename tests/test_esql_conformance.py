@@ -33,6 +33,72 @@ UNSUPPORTED_CAPABILITIES = {
 }
 DATASETS = {"employees"}
 DEFAULT_LIMIT_WARNING = "No limit defined, adding default limit of [1000]"
+# Supported cases whose answer still differs from Elasticsearch, each with the reason. They run
+# as strict xfail: a listed case that starts passing fails the run until it is removed here.
+KNOWN_FAILURES: dict[str, str] = {
+    'boolean.csv-spec:convertFromStringForDocs': 'expected rows quote strings; the harness does not unquote them yet',
+    'boolean.csv-spec:convertFromUnsignedLong': "unsigned_long results (header type 'ul') not compared yet",
+    'boolean.csv-spec:convertFromIntAndLong': 'keyword sub-field of a double keeps the source text (-3.90); the loader derives it from the number',
+    'dissect.csv-spec:multivalueInput': 'DISSECT over a multi-valued field returns null instead of a multi-value per key',
+    'floats.csv-spec:convertFromString': 'string->double conversion warning text differs from Elasticsearch',
+    'floats.csv-spec:convertFromUnsignedLong': "unsigned_long results (header type 'ul') not compared yet",
+    'grok.csv-spec:shadowingWhenPushedDownPastRename': 'expected rows quote strings; the harness does not unquote them yet',
+    'grok.csv-spec:shadowingWhenPushedDownPastRename2': 'expected rows quote strings; the harness does not unquote them yet',
+    'grok.csv-spec:shadowingWhenPushedDownPastRename3': 'expected rows quote strings; the harness does not unquote them yet',
+    'grok.csv-spec:multivalueOutput': 'expected rows quote strings; the harness does not unquote them yet',
+    'grok.csv-spec:multivalueInput': 'GROK over a multi-valued field returns null instead of a multi-value per key',
+    'grok.csv-spec:optionalMatchMv': 'GROK over a multi-valued field returns null instead of a multi-value per key',
+    'grok.csv-spec:multiPatterns': 'GROK with several patterns is not parsed',
+    'grok.csv-spec:multiPatterns2': 'GROK with several patterns is not parsed',
+    'ints.csv-spec:inLongAndInt': 'IN on a multi-value: warning differs from Elasticsearch',
+    'ints.csv-spec:inShortAndByte': 'short/byte sub-field types reported as integer',
+    'ints.csv-spec:inCast': 'byte sub-field type reported as integer',
+    'ints.csv-spec:convertULToLong': "unsigned_long results (header type 'ul') not compared yet",
+    'ints.csv-spec:convertStringToLong': 'string->long conversion warning text differs from Elasticsearch',
+    'ints.csv-spec:convertDoubleToLong': 'out-of-range TO_LONG returns a value instead of null + warning',
+    'ints.csv-spec:convertLongToInt': 'out-of-range TO_INTEGER returns a value instead of null + warning',
+    'ints.csv-spec:convertULToInt': "unsigned_long results (header type 'ul') not compared yet",
+    'ints.csv-spec:convertStringToInt': "warning with escaped quotes not compared as Elasticsearch's header text",
+    'ints.csv-spec:convertDoubleToInt': 'out-of-range TO_INTEGER returns a value instead of null + warning',
+    'ints.csv-spec:lessThanMultivalue': 'comparison on a multi-value: warning differs from Elasticsearch',
+    'ints.csv-spec:greaterThanMultivalue': 'comparison on a multi-value: warning differs from Elasticsearch',
+    'ints.csv-spec:equalToMultivalue': 'comparison on a multi-value: warning differs from Elasticsearch',
+    'ints.csv-spec:equalToOrEqualToMultivalue': 'comparison on a multi-value: warning differs from Elasticsearch',
+    'ints.csv-spec:inMultivalue': 'comparison on a multi-value: warning differs from Elasticsearch',
+    'ints.csv-spec:notLessThanMultivalue': 'comparison on a multi-value: warning differs from Elasticsearch',
+    'ints.csv-spec:notGreaterThanMultivalue': 'comparison on a multi-value: warning differs from Elasticsearch',
+    'ints.csv-spec:notEqualToMultivalue': 'comparison on a multi-value: warning differs from Elasticsearch',
+    'ints.csv-spec:warningWithFromSource': 'out-of-range TO_INTEGER returns a value instead of null + warning',
+    'ip.csv-spec:convertFromStringLeadingZerosDecimal': 'TO_IP options map {"leading_zeros": ...} is not parsed',
+    'ip.csv-spec:convertFromStringLeadingZerosOctal': 'TO_IP options map {"leading_zeros": ...} is not parsed',
+    'ip.csv-spec:toIpInAggOctal': 'TO_IP options map {"leading_zeros": ...} is not parsed',
+    'ip.csv-spec:toIpInSortOctal': 'TO_IP options map {"leading_zeros": ...} is not parsed',
+    'math.csv-spec:modLongByZero': "expected warning is percent-encoded (%25) as in Elasticsearch's Warning header",
+    'math.csv-spec:negateIntOverflow': 'negation overflow surfaces a DuckDB error instead of null + warning',
+    'math.csv-spec:negateLongOverflow': 'negation overflow surfaces a DuckDB error instead of null + warning',
+    'math.csv-spec:absUnsignedLong': "unsigned_long results (header type 'ul') not compared yet",
+    'math.csv-spec:roundUL': 'ROUND on unsigned_long surfaces a DuckDB error',
+    'math.csv-spec:roundMaxMinusOneUL': 'ROUND on unsigned_long surfaces a DuckDB error',
+    'math.csv-spec:roundULNoFold': 'ROUND on unsigned_long surfaces a DuckDB error',
+    'math.csv-spec:roundMaxULNoDecimals': "unsigned_long results (header type 'ul') not compared yet",
+    'math.csv-spec:roundMaxULWithBigNegativeDecimals': 'ROUND on unsigned_long surfaces a DuckDB error',
+    'math.csv-spec:roundBigULWithRoundULOverflow': 'ROUND on unsigned_long surfaces a DuckDB error',
+    'math.csv-spec:mvMedianSimple': 'MV_MEDIAN of integers returns double; Elasticsearch keeps integer (rounded down)',
+    'math.csv-spec:mvMedianRoundDown': 'MV_MEDIAN of integers returns double; Elasticsearch keeps integer (rounded down)',
+    'math.csv-spec:mvSumIntsOverflow': 'MV_SUM overflow surfaces a DuckDB error instead of null + warning',
+    'math.csv-spec:mvSumLongsOverflow': 'MV_SUM overflow surfaces a DuckDB error instead of null + warning',
+    'math.csv-spec:mvSumUnsignedLongsOverflow': 'MV_SUM overflow surfaces a DuckDB error instead of null + warning',
+    'math.csv-spec:ulMultiplicationOverflow2': 'unsigned_long multiplication surfaces a DuckDB error',
+    'math.csv-spec:ulMvNonSumFunctions': 'MV_MIN/MV_MAX/MV_MEDIAN of unsigned_long types differ',
+    'math.csv-spec:ulMvSum': 'MV_SUM of unsigned_long type differs',
+    'math.csv-spec:ulMedianEvenCount': "unsigned_long results (header type 'ul') not compared yet",
+    'math.csv-spec:evalAbsString': 'implicit casting of string literals to numbers is not implemented',
+    'math.csv-spec:functionUnderArithmeticOperationAggString': 'implicit casting of string literals to dates is not implemented',
+    'math.csv-spec:functionUnderArithmeticOperationString': 'implicit casting of string literals to dates is not implemented',
+    'mv_expand.csv-spec:simple': 'expected rows quote strings; the harness does not unquote them yet',
+    'mv_expand.csv-spec:twice': 'expected rows quote strings; the harness does not unquote them yet',
+    'mv_expand.csv-spec:expandAfterSort1': 'MV_EXPAND then LIMIT: row order within the expanded rows differs',
+}
 TYPE_NAMES = {
     "i": "integer", "int": "integer", "integer": "integer", "l": "long", "long": "long",
     "d": "double", "double": "double", "s": "keyword", "string": "keyword", "k": "keyword",
@@ -247,8 +313,12 @@ def warning_matches(expected: str, actual: str, regex: bool) -> bool:
 
 
 @pytest.mark.parametrize("case", SUPPORTED, ids=[f"{c.file}:{c.name}" for c in SUPPORTED])
-def test_case(case: Case, catalog) -> None:
+def test_case(case: Case, catalog, request: pytest.FixtureRequest) -> None:
     from collectors.esql.engine import run_esql
+
+    known = KNOWN_FAILURES.get(f"{case.file}:{case.name}")
+    if known:
+        request.applymarker(pytest.mark.xfail(reason=known, strict=True))
 
     result = run_esql(case.query, catalog, now=NOW)
     got_cols = [(c.name, c.type) for c in result.columns]
@@ -279,5 +349,9 @@ def test_conformance_summary(capsys) -> None:
               "(pass/fail per case in the test_case[...] results)")
         for case, reason in unsupported:
             print(f"  unsupported {case.file}:{case.name}: {reason}")
+        for case_id, reason in KNOWN_FAILURES.items():
+            print(f"  known difference {case_id}: {reason}")
     assert len(SUPPORTED) + len(unsupported) == len(CASES)
+    ids = {f"{c.file}:{c.name}" for c in SUPPORTED}
+    assert set(KNOWN_FAILURES) <= ids, f"stale known failures: {set(KNOWN_FAILURES) - ids}"
     assert len(CASES) > 100, "the csv-spec files were not parsed"
