@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from collectors.esql import ast
-from collectors.esql.compiler import Check, Compiled, Compiler
+from collectors.esql.compiler import Check, Compiled, Compiler, Stage
 from collectors.esql.types import format_date, json_value
 from collectors.result import Cancelled, Column, QueryError, QueryResult, SourceError
 
@@ -45,11 +45,14 @@ def run_esql(
     con = catalog.con.cursor() if catalog is not None else duckdb.connect()
     try:
         with _Interrupter(con, cancel):
-            rows = _fetch(con, compiled.sql)
-            warnings = list(compiled.warnings)
-            warnings += _check_warnings(con, compiled.checks)
-            if not rows:
-                warnings += _time_filter_warnings(con, compiled, now_utc)
+            try:
+                rows = _fetch(con, compiled.sql)
+                warnings = list(compiled.warnings)
+                warnings += _check_warnings(con, compiled.checks)
+                if not rows:
+                    warnings += _time_filter_warnings(con, compiled, now_utc)
+            except _EngineGap:
+                raise _unsupported(con, compiled.stages, query if isinstance(query, str) else None) from None
     finally:
         con.close()
     values = [[json_value(v, c.type) for v, c in zip(row, compiled.cols)] for row in rows]
@@ -71,14 +74,53 @@ def compile_esql(query: str, catalog: Any, params: Any = None, *, now: datetime)
     return Compiler(_parse(query), catalog, params, now.replace(tzinfo=None)).compile()
 
 
+class _EngineGap(Exception):
+    """DuckDB refused SQL the compiler produced: a gap in the engine, never the user's data.
+    Turned into a clean refusal naming the command (DuckDB's own text never reaches the user)."""
+
+
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     try:
         return con.execute(sql).fetchall()
     except duckdb.InterruptException:
         raise Cancelled("query cancelled") from None
-    except duckdb.Error as exc:
+    except (duckdb.IOException, duckdb.OutOfMemoryException) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SourceError(f"query failed while reading the data: {message}") from None
+    except duckdb.Error:
+        raise _EngineGap() from None
+
+
+def _unsupported(con: duckdb.DuckDBPyConnection, stages: list[Stage], text: str | None) -> QueryError:
+    """``line L:C: [command] is not supported offline`` for the first command whose relation
+    DuckDB cannot evaluate (every column computed, so run-time failures show up too)."""
+    blamed = stages[-1] if stages else Stage((1, 1), "query", "")
+    for stage in stages:
+        try:
+            con.execute(f"SELECT count(hash(COLUMNS(*))) FROM ({stage.sql}) AS t").fetchall()
+        except duckdb.InterruptException:
+            raise Cancelled("query cancelled") from None
+        except duckdb.Error:
+            blamed = stage
+            break
+    return QueryError(f"[{_command_text(text, stages, blamed)}] is not supported offline", *blamed.pos)
+
+
+def _command_text(text: str | None, stages: list[Stage], stage: Stage) -> str:
+    """The command as written (from its position up to the next command's pipe)."""
+    if text is None:
+        return stage.keyword
+    lines = text.splitlines()
+    line, col = stage.pos
+    start = sum(len(ln) + 1 for ln in lines[:line - 1]) + col - 1
+    later = [s.pos for s in stages if s.pos > stage.pos]
+    if later:
+        nline, ncol = min(later)
+        end = text.rfind("|", 0, sum(len(ln) + 1 for ln in lines[:nline - 1]) + ncol - 1)
+    else:
+        end = len(text)
+    snippet = " ".join(text[start:end if end > start else len(text)].split())
+    return snippet if len(snippet) <= 80 else snippet[:77] + "..."
 
 
 def _check_warnings(con: duckdb.DuckDBPyConnection, checks: list[Check]) -> list[str]:
