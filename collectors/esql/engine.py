@@ -19,7 +19,7 @@ import duckdb
 
 from collectors.esql import ast
 from collectors.esql.compiler import Check, Compiled, Compiler, Stage
-from collectors.esql.types import format_date, json_value
+from collectors.esql.types import format_date, java_double, json_value
 from collectors.result import Cancelled, Column, QueryError, QueryResult, SourceError
 
 MAX_FAILURES = 20
@@ -128,12 +128,12 @@ def _check_warnings(con: duckdb.DuckDBPyConnection, checks: list[Check]) -> list
     distinct failure messages (at most 20)."""
     by_node: dict[tuple, list[str]] = {}
     for check in checks:
-        sample = f"CAST({check.sample} AS VARCHAR)" if check.sample else "NULL"
-        sql = f"SELECT {sample} FROM ({check.relation}) AS t WHERE {check.cond} LIMIT 1"
+        sql = f"SELECT {check.sample or 'NULL'} FROM ({check.relation}) AS t WHERE {check.cond} LIMIT 1"
         hit = _fetch(con, sql)
         if not hit:
             continue
-        message = check.message.replace("{}", str(hit[0][0])) if "{}" in check.message else check.message
+        sample = java_double(hit[0][0]) if isinstance(hit[0][0], float) else str(hit[0][0])
+        message = check.message.replace("{}", sample) if "{}" in check.message else check.message
         key = (check.pos, check.text)
         messages = by_node.setdefault(key, [])
         if message not in messages and len(messages) < MAX_FAILURES:

@@ -24,6 +24,7 @@ from collectors.esql import ast
 from collectors.esql.patterns import like_literal, like_to_sql, lucene_to_re2
 from collectors.esql.types import (
     CAST_NAMES,
+    INT_RANGE,
     NUMERIC,
     STRING,
     common_numeric,
@@ -193,6 +194,10 @@ class ExprCompiler:
             return Typed(f"(NOT {x.sql})", "boolean", const=x.const)
         if x.type == "null":
             return Typed("NULL", "null", const=True)
+        if x.type in INT_RANGE:  # -MIN_VALUE overflows: null + Elasticsearch's warning
+            lo = literal_sql(INT_RANGE[x.type][0], x.type)
+            self.c.add_check(scope, node, f"({x.sql}) = {lo}", f"java.lang.ArithmeticException: {x.type} overflow")
+            return Typed(f"(CASE WHEN {x.sql} = {lo} THEN NULL ELSE - {x.sql} END)", x.type, const=x.const)
         if x.type in NUMERIC:
             return Typed(f"(- {x.sql})", x.type, const=x.const)
         if x.type in ("time_duration", "date_period"):
@@ -304,8 +309,8 @@ class ExprCompiler:
             return Typed(expr, t, const=a.const and b.const)
         if t == "double":
             return Typed(f"(CAST({a.sql} AS DOUBLE) {op} {b.sql})", t, const=a.const and b.const)
-        if scope.agg:  # DuckDB refuses aggregates inside try(); no per-row overflow check there
-            return Typed(f"({_cast(a, t)} {op} {_cast(b, t)})", t)
+        if scope.agg:  # DuckDB refuses aggregates inside try(): compute wide, null when out of range
+            return Typed(f"TRY_CAST(CAST({a.sql} AS HUGEINT) {op} CAST({b.sql} AS HUGEINT) AS {_sqlt(t)})", t)
         expr = f"try({_cast(a, t)} {op} {_cast(b, t)})"
         self.c.add_check(scope, node, f"{expr} IS NULL AND ({a.sql}) IS NOT NULL AND ({b.sql}) IS NOT NULL",
                          f"java.lang.ArithmeticException: {t} overflow")

@@ -15,7 +15,7 @@ from typing import Callable
 
 from collectors.esql import ast
 from collectors.esql.expressions import ExprCompiler, Scope, Typed, parse_date_text, span_sql
-from collectors.esql.types import NUMERIC, STRING, common_numeric, literal_sql, sql_string, sql_type
+from collectors.esql.types import INT_RANGE, NUMERIC, STRING, common_numeric, literal_sql, sql_string, sql_type
 from collectors.result import QueryError
 
 AGGREGATES = {"count", "count_distinct", "min", "max", "sum", "avg", "values", "median"}
@@ -86,7 +86,7 @@ def aggregate(ec: ExprCompiler, node: ast.FunctionCall, scope: Scope, name: str)
         v = f"list_sum({x.sql})" if x.multi else x.sql
         if x.type == "double":
             return Typed(f"sum({v}){flt}", "double")
-        return Typed(f"CAST(sum({v}){flt} AS BIGINT)", "long")
+        return Typed(f"TRY_CAST(sum({v}){flt} AS BIGINT)", "long")  # overflow -> null
     if name == "avg":
         if x.multi:
             return Typed(f"(sum(list_sum({x.sql})){flt} / sum(len({x.sql})){flt})", "double")
@@ -489,6 +489,13 @@ def _mv_agg(ec, node, scope, fn, rtype=None):
     t = rtype or x.type
     if not x.multi:
         return Typed(x.sql if not rtype else f"CAST({x.sql} AS {sql_type(t)})", t)
+    if fn == "median" and t in INT_RANGE:  # Elasticsearch keeps the type, rounding down
+        return Typed(f"CAST(floor(list_median(CAST({x.sql} AS DOUBLE[]))) AS {sql_type(t)})", t)
+    if fn == "sum" and t in INT_RANGE:  # overflow -> null + Elasticsearch's warning
+        out = f"TRY_CAST(list_sum(CAST({x.sql} AS HUGEINT[])) AS {sql_type(t)})"
+        ec.c.add_check(scope, node, f"{out} IS NULL AND ({x.sql}) IS NOT NULL",
+                       f"java.lang.ArithmeticException: {t} overflow")
+        return Typed(out, t)
     return Typed(f"CAST(list_{fn}({x.sql}) AS {sql_type(t)})", t)
 
 
@@ -591,12 +598,17 @@ def convert(ec: ExprCompiler, node: ast.Expr, scope: Scope, x: Typed, target: st
     body = conversion_sql(x.type, target, "v" if x.multi else x.sql)
     if body is None:
         raise QueryError(f"argument of [{node.text}] must be convertible to [{target}], found type [{x.type}]", *node.pos)
+    message = CONVERT_ERROR.get(target) if x.type in STRING else None
+    if target in INT_RANGE and x.type in NUMERIC and x.type != target:
+        message = f"org.elasticsearch.xpack.ql.QlIllegalArgumentException: [{{}}] out of [{target}] range"
     if x.multi:
         out = f"list_filter(list_transform({x.sql}, lambda v: {body}), lambda e: e IS NOT NULL)"
+        if message:
+            failed = f"list_filter({x.sql}, lambda v: v IS NOT NULL AND ({body}) IS NULL)"
+            ec.c.add_check(scope, node, f"len({failed}) > 0", message, sample=f"({failed})[1]")
         return Typed(f"(CASE WHEN len({out}) = 0 THEN NULL ELSE {out} END)", target, multi=True)
-    if target in CONVERT_ERROR and x.type in STRING:
-        ec.c.add_check(scope, node, f"({x.sql}) IS NOT NULL AND ({body}) IS NULL",
-                       CONVERT_ERROR[target], sample=x.sql)
+    if message:
+        ec.c.add_check(scope, node, f"({x.sql}) IS NOT NULL AND ({body}) IS NULL", message, sample=x.sql)
     return Typed(body, target, const=x.const)
 
 
@@ -656,7 +668,7 @@ SCALARS: dict[str, Callable[[ExprCompiler, ast.FunctionCall, Scope], Typed]] = {
     "mv_max": lambda ec, n, s: _mv_agg(ec, n, s, "max"),
     "mv_sum": lambda ec, n, s: _mv_agg(ec, n, s, "sum"),
     "mv_avg": lambda ec, n, s: _mv_agg(ec, n, s, "avg", "double"),
-    "mv_median": lambda ec, n, s: _mv_agg(ec, n, s, "median", "double"),
+    "mv_median": lambda ec, n, s: _mv_agg(ec, n, s, "median"),
     "to_string": _to("keyword"),
     "to_str": _to("keyword"),
     "to_long": _to("long"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 SQL_TYPE = {
@@ -157,6 +158,25 @@ def param_type(value: Any) -> str:
             return "double"
         return "keyword"
     return "keyword"
+
+
+INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+"""The range of each fixed-width integer type (outside it Elasticsearch answers null + warning)."""
+
+
+def java_double(value: float) -> str:
+    """A double as Java's ``Double.toString`` prints it (how Elasticsearch's messages show
+    numbers): ``123.4``, ``100.0``, ``1.0E19``, ``1.0E-5``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(float(value)) if "e" not in repr(float(value)) else f"{value:.20f}".rstrip("0")
+    sign, digits, exponent = Decimal(repr(float(value))).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    power = int(exponent) + len(text) - 1
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{power}"
 
 
 def common_numeric(a: str, b: str) -> str:
