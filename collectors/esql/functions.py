@@ -11,6 +11,7 @@ from zero, ``to_integer`` of a double rounds (Elasticsearch's ``safeDoubleToLong
 from __future__ import annotations
 
 import ipaddress
+import math
 from typing import Callable
 
 from collectors.esql import ast
@@ -522,6 +523,77 @@ def _round(ec, node, scope):
     return Typed(f"CAST(round({x.sql}, {digits}) AS {sql_type(x.type)})", x.type)
 
 
+def _math(sql_fn: str, domain: str | None = None, error: str = "", arity: int = 1):
+    """A double-valued math function (SIN, SQRT, LOG10, POW ...). Integer arguments widen to
+    double. Outside ``domain`` (SQL over ``x``/``y``) the result is null with Elasticsearch's
+    ``java.lang.ArithmeticException`` warning; POW's non-finite results likewise."""
+    def fn(ec, node, scope):
+        xs = args_of(ec, node, scope, arity, arity)
+        for i, x in enumerate(xs):
+            check_type(node, i, x, NUMERIC, "numeric")
+        xs = ec.single(node, scope, node, *xs)
+        names = dict(zip("xy", (f"CAST({x.sql} AS DOUBLE)" for x in xs)))
+        body = f"CAST({sql_fn.format(**names)} AS DOUBLE)"
+        const = all(x.const for x in xs)
+        if domain:
+            test = domain.format(**names)
+            ec.c.add_check(scope, node, f"NOT ({test})", f"java.lang.ArithmeticException: {error}")
+            return Typed(f"(CASE WHEN {test} THEN {body} END)", "double", const=const)
+        if sql_fn.startswith("pow"):  # Elasticsearch's NumericUtils.asFiniteNumber
+            ec.c.add_check(scope, node, f"NOT isfinite({body})",
+                           "java.lang.ArithmeticException: not a finite double number: {}", sample=body)
+            return Typed(f"(CASE WHEN isfinite({body}) THEN {body} END)", "double", const=const)
+        return Typed(body, "double", const=const)
+    return fn
+
+
+def _log(ec, node, scope):
+    """LOG(value) is the natural log, LOG(base, value) any base; non-positive arguments and
+    base 1 are null with Elasticsearch's warnings."""
+    xs = args_of(ec, node, scope, 1, 2)
+    for i, x in enumerate(xs):
+        check_type(node, i, x, NUMERIC, "numeric")
+    xs = ec.single(node, scope, node, *xs)
+    vals = [f"CAST({x.sql} AS DOUBLE)" for x in xs]
+    positive = " AND ".join(f"{v} > 0" for v in vals)
+    ec.c.add_check(scope, node, f"NOT ({positive})", "java.lang.ArithmeticException: Log of non-positive number")
+    if len(vals) == 1:
+        return Typed(f"(CASE WHEN {positive} THEN ln({vals[0]}) END)", "double")
+    base, value = vals
+    ec.c.add_check(scope, node, f"{positive} AND {base} = 1", "java.lang.ArithmeticException: Log of base 1")
+    return Typed(f"(CASE WHEN {positive} AND {base} <> 1 THEN ln({value}) / ln({base}) END)", "double")
+
+
+def _rounding(sql_fn: str):
+    """CEIL/FLOOR: integers are returned as they are, doubles rounded."""
+    def fn(ec, node, scope):
+        (x,) = args_of(ec, node, scope, 1, 1)
+        check_type(node, 0, x, NUMERIC, "numeric")
+        (x,) = ec.single(node, scope, node, x)
+        if x.type != "double":
+            return x
+        return Typed(f"{sql_fn}({x.sql})", "double", const=x.const)
+    return fn
+
+
+def _elementwise(sql_fn: str):
+    """TO_RADIANS/TO_DEGREES are conversions: a multi-value converts value by value."""
+    def fn(ec, node, scope):
+        (x,) = args_of(ec, node, scope, 1, 1)
+        check_type(node, 0, x, NUMERIC, "numeric")
+        if x.multi:
+            return Typed(f"list_transform({x.sql}, lambda v: {sql_fn}(CAST(v AS DOUBLE)))", "double", multi=True)
+        return Typed(f"{sql_fn}(CAST({x.sql} AS DOUBLE))", "double", const=x.const)
+    return fn
+
+
+def _constant(value: float):
+    def fn(ec, node, scope):
+        args_of(ec, node, scope, 0, 0)
+        return Typed(literal_sql(value, "double"), "double", const=True, value=value)
+    return fn
+
+
 # ---------------------------------------------------------------- conversions
 
 
@@ -682,4 +754,29 @@ SCALARS: dict[str, Callable[[ExprCompiler, ast.FunctionCall, Scope], Typed]] = {
     "to_dt": _to("date"),
     "abs": _abs,
     "round": _round,
+    "ceil": _rounding("ceil"),
+    "floor": _rounding("floor"),
+    "sqrt": _math("sqrt({x})", "{x} >= 0 OR {x} = 0", "Square root of negative"),
+    "cbrt": _math("cbrt({x})"),
+    "exp": _math("exp({x})"),
+    "log10": _math("log10({x})", "{x} > 0", "Log of non-positive number"),
+    "log": _log,
+    "pow": _math("pow({x}, {y})", arity=2),
+    "hypot": _math("sqrt({x} * {x} + {y} * {y})", arity=2),
+    "atan2": _math("atan2({x}, {y})", arity=2),
+    "sin": _math("sin({x})"),
+    "cos": _math("cos({x})"),
+    "tan": _math("tan({x})"),
+    "asin": _math("asin({x})", "{x} BETWEEN -1 AND 1", "Asin input out of range"),
+    "acos": _math("acos({x})", "{x} BETWEEN -1 AND 1", "Acos input out of range"),
+    "atan": _math("atan({x})"),
+    "sinh": _math("sinh({x})"),
+    "cosh": _math("cosh({x})"),
+    "tanh": _math("tanh({x})"),
+    "signum": _math("sign({x})"),
+    "to_radians": _elementwise("radians"),
+    "to_degrees": _elementwise("degrees"),
+    "e": _constant(math.e),
+    "pi": _constant(math.pi),
+    "tau": _constant(math.tau),
 }
