@@ -382,3 +382,20 @@ def test_conformance_summary(capsys) -> None:
     ids = {f"{c.file}:{c.name}" for c in SUPPORTED}
     assert set(KNOWN_FAILURES) <= ids, f"stale known failures: {set(KNOWN_FAILURES) - ids}"
     assert len(CASES) > 100, "the csv-spec files were not parsed"
+
+
+def summary_lines(stats: dict) -> list[str]:
+    """For the pytest terminal summary: how many cases passed, how many are known differences,
+    and the share refused (unsupported or known different), from this run's reports."""
+    if not CASES:
+        return []
+    ran = [r for key in ("passed", "failed", "xfailed") for r in stats.get(key, [])
+           if "test_esql_conformance.py::test_case[" in getattr(r, "nodeid", "")]
+    if not ran:
+        return []
+    passed = sum(1 for r in stats.get("passed", []) if "test_esql_conformance.py::test_case[" in r.nodeid)
+    unsupported = len(CASES) - len(SUPPORTED)
+    refused = unsupported + len(KNOWN_FAILURES)
+    return [f"ES|QL conformance: {passed}/{len(CASES)} Elasticsearch spec cases pass; refused "
+            f"{refused} ({100 * refused / len(CASES):.1f}%): {unsupported} unsupported, "
+            f"{len(KNOWN_FAILURES)} known differences (reasons: pytest -s -k conformance_summary)"]
