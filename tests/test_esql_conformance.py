@@ -39,7 +39,6 @@ DEFAULT_LIMIT_WARNING = "No limit defined, adding default limit of [1000]"
 # as strict xfail: a listed case that starts passing fails the run until it is removed here.
 KNOWN_FAILURES: dict[str, str] = {
     'ip.csv-spec:lessThan': 'ip comparisons compare text, Elasticsearch compares the 16-byte address',
-    'ip.csv-spec:aggAndSort': 'ip MIN/MAX/SORT order text, Elasticsearch orders the 16-byte address',
     'ip.csv-spec:cidrMatchFunctionArg': 'CIDR_MATCH takes only constant block arguments offline',
     'ip.csv-spec:cidrMatchFieldArg': 'CIDR_MATCH takes only constant block arguments offline',
     'ip.csv-spec:cdirMatchOrsIPs': 'CIDR_MATCH over a multi-valued ip: Elasticsearch matches any value, offline warns and gives null',

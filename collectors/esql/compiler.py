@@ -498,7 +498,13 @@ class Compiler:
         if ordinal:
             plan = Plan(f"SELECT *, row_number() OVER () AS {ordinal} FROM ({plan.sql}) AS t", plan.cols, plan.order)
         # 2. aggregates over that relation, grouped by the key columns.
-        base = Scope({c.name: c for c in plan.cols}, plan.sql, agg=True,
+        # Aggregates see the input columns: over a multi-valued BY field they see the row's
+        # whole multi-value, not the one key value (the keys are reached through by_keys).
+        key_idents = {col.ident for _, col in keys}
+        visible = {c.name: c for c in plan.cols if c.ident not in key_idents}
+        for name, col in keys:
+            visible.setdefault(name, col)
+        base = Scope(visible, plan.sql, agg=True,
                      by_keys={name: Typed(col.ident, col.type) for name, col in keys})
         outs: list[tuple[Col, str]] = []
         for agg in cmd.aggregates:
