@@ -523,7 +523,8 @@ class Compiler:
         key_names = {name for name, _ in keys}
         outs = [(c, s) for c, s in outs if c.name not in key_names]
         select = [f"{s} AS {c.ident}" for c, s in outs] + [col.ident for _, col in keys]
-        group = f" GROUP BY {', '.join(col.ident for _, col in keys)}" if keys else ""
+        # Without BY, STATS is one row even when no output is an aggregate (SUM(null)).
+        group = f" GROUP BY {', '.join(col.ident for _, col in keys)}" if keys else " GROUP BY ()"
         order: list[tuple[str, bool, bool]] = []
         if ordinal:
             first = self.ident()

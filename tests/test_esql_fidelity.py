@@ -1,0 +1,180 @@
+"""ES|QL answers that must match Elasticsearch beyond its spec files: multi-values in STATS,
+name shadowing, overflow, constants and null in aggregates, number conversion, date math,
+and that an engine gap is a clean refusal, never DuckDB's message.
+
+Expected values and warning texts are Elasticsearch's (ES|QL reference, "Multivalued fields",
+"STATS", "Operators"; warnings as its csv-spec tests record them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from collectors.esql.engine import run_esql
+from collectors.interface import QueryError
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+# Three documents: ``k`` multi-valued in the first, null in the third.
+DOCS = [
+    {"k": [1, 2], "x": [1, 2], "s": "a", "n": 10},
+    {"k": 1, "x": 5, "s": "b", "n": 20},
+    {"x": 3, "s": "c", "n": 30},
+]
+MAPPING = {"properties": {"k": {"type": "integer"}, "x": {"type": "integer"},
+                          "s": {"type": "keyword"}, "n": {"type": "long"}}}
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    from collectors.offline.catalog import Catalog
+
+    return Catalog.from_documents({"t": DOCS}, {"t": MAPPING})
+
+
+def run(catalog, text):
+    result = run_esql(text, catalog, now=NOW)
+    warnings = [w for w in result.warnings if "default limit" not in w]
+    return [c.name for c in result.columns], result.values, warnings
+
+
+def overflow_warnings(line_col: str, expr: str, kind: str) -> list[str]:
+    return [f"Line {line_col}: evaluation of [{expr}] failed, treating result as null. "
+            "Only first 20 failures recorded.",
+            f"Line {line_col}: java.lang.ArithmeticException: {kind} overflow"]
+
+
+# ---------------------------------------------------------------- multi-values in STATS
+
+
+def test_stats_by_multi_valued_field_aggregates_see_the_whole_multi_value(catalog):
+    names, values, _ = run(catalog, "FROM t | STATS c = COUNT(k), s = SUM(k), a = AVG(k), m = MAX(k) BY k | SORT k")
+    assert names == ["c", "s", "a", "m", "k"]
+    # group 1: the first row ([1, 2]) and the second (1); group 2: the first row only.
+    assert values == [[3, 4, pytest.approx(4 / 3), 2, 1], [2, 3, 1.5, 2, 2], [0, None, None, None, None]]
+
+
+def test_stats_aggregate_combined_with_its_multi_valued_key(catalog):
+    _, values, _ = run(catalog, "FROM t | STATS v = SUM(k) + k BY k | SORT k")
+    assert values == [[5, 1], [5, 2], [None, None]]
+
+
+def test_stats_by_multi_value_after_where_and_eval(catalog):
+    _, values, _ = run(catalog, 'FROM t | WHERE s != "b" | EVAL y = n * 2 | STATS c = COUNT(*), t = SUM(y) BY k | SORT k')
+    assert values == [[1, 20, 1], [1, 20, 2], [1, 60, None]]
+
+
+def test_count_of_a_multi_valued_field_counts_values(catalog):
+    _, values, _ = run(catalog, "FROM t | STATS c = COUNT(x), r = COUNT(*)")
+    assert values == [[4, 3]]
+
+
+# ---------------------------------------------------------------- name shadowing
+
+
+def test_eval_later_column_of_same_name_replaces_earlier_at_later_position(catalog):
+    names, values, _ = run(catalog, "ROW a = 1 | EVAL b = 2, a = 3, c = a + 1")
+    assert names == ["b", "a", "c"]
+    assert values == [[2, 3, 4]]
+
+
+def test_stats_duplicate_names_keep_one_column(catalog):
+    names, values, _ = run(catalog, "FROM t | STATS m = COUNT(*), m = MAX(n)")
+    assert names == ["m"]
+    assert values == [[30]]
+
+
+def test_rename_onto_existing_name_leaves_one_column(catalog):
+    names, values, _ = run(catalog, "FROM t | KEEP s, n | RENAME s AS n | LIMIT 1")
+    assert names == ["n"]
+    assert values == [["a"]]
+
+
+def test_grok_output_replaces_input_column_of_same_name(catalog):
+    names, values, _ = run(catalog, 'ROW a = "x y" | GROK a "%{WORD:a} %{WORD:b}"')
+    assert names == ["a", "b"]
+    assert values == [["x", "y"]]
+
+
+# ---------------------------------------------------------------- overflow
+
+
+@pytest.mark.parametrize("query, value, warnings", [
+    ("ROW a = 2147483647 | EVAL b = a + 1", None, overflow_warnings("1:31", "a + 1", "integer")),
+    ("ROW a = -2147483648 | EVAL b = -a", None, overflow_warnings("1:32", "-a", "integer")),
+    ("ROW a = -9223372036854775808 | EVAL b = -a", None, overflow_warnings("1:41", "-a", "long")),
+    ("ROW a = [9223372036854775807, 1] | EVAL b = MV_SUM(a)", None, overflow_warnings("1:45", "MV_SUM(a)", "long")),
+    ("ROW a = [2147483647, 1] | EVAL b = MV_SUM(a)", None, overflow_warnings("1:36", "MV_SUM(a)", "integer")),
+])
+def test_overflow_is_null_with_elasticsearch_warning(query, value, warnings):
+    result = run_esql(query, None, now=NOW)
+    assert result.values[0][-1] == value
+    assert [w for w in result.warnings if "default limit" not in w] == warnings
+
+
+def test_sum_overflow_in_stats_is_null_not_an_error(catalog):
+    _, values, _ = run(catalog, "FROM t | EVAL big = n * 400000000000000000 | STATS s = SUM(big)")
+    assert values == [[None]]
+
+
+def test_out_of_range_conversion_is_null_with_warning():
+    result = run_esql("ROW d = 1e19, l = 5000000000 | EVAL a = TO_LONG(d), b = TO_INTEGER(l)", None, now=NOW)
+    assert result.values == [[1e19, 5000000000, None, None]]
+    assert [w for w in result.warnings if "QlIllegal" in w] == [
+        "Line 1:41: org.elasticsearch.xpack.ql.QlIllegalArgumentException: [1.0E19] out of [long] range",
+        "Line 1:57: org.elasticsearch.xpack.ql.QlIllegalArgumentException: [5000000000] out of [integer] range",
+    ]
+
+
+# ---------------------------------------------------------------- constants and null in aggregates
+
+
+def test_sum_of_null_without_by_is_one_row(catalog):
+    names, values, _ = run(catalog, "FROM t | STATS s = SUM(null)")
+    assert names == ["s"]
+    assert values == [[None]]
+
+
+def test_aggregates_of_constants_with_and_without_by(catalog):
+    _, values, _ = run(catalog, "FROM t | STATS c = COUNT(1), s = SUM(2), m = MAX(1 + 1)")
+    assert values == [[3, 6, 2]]
+    _, values, _ = run(catalog, "FROM t | STATS c = COUNT(1), two = SUM(2) BY s | SORT s")
+    assert values == [[1, 2, "a"], [1, 2, "b"], [1, 2, "c"]]
+
+
+# ---------------------------------------------------------------- math functions
+
+
+@pytest.mark.parametrize("expr, message", [
+    ("SQRT(-1.0)", "Square root of negative"),
+    ("LOG10(0)", "Log of non-positive number"),
+    ("ASIN(2)", "Asin input out of range"),
+    ("POW(2, 100000)", "not a finite double number: Infinity"),
+])
+def test_math_domain_errors_are_null_with_warning(expr, message):
+    result = run_esql(f"ROW x = {expr}", None, now=NOW)
+    assert result.values == [[None]]
+    assert f"Line 1:9: java.lang.ArithmeticException: {message}" in result.warnings
+
+
+def test_math_functions_values():
+    result = run_esql("ROW a = POW(2, 10), b = SQRT(16), c = CEIL(1.2), d = FLOOR(-1.2), e = CEIL(3), "
+                      "f = ROUND(PI(), 4), g = HYPOT(3, 4), h = LOG(2, 8)", None, now=NOW)
+    assert [c.type for c in result.columns] == ["double"] * 4 + ["integer"] + ["double"] * 3
+    assert result.values == [[1024.0, 4.0, 2.0, -2.0, 3, 3.1416, 5.0, pytest.approx(3.0)]]
+
+
+# ---------------------------------------------------------------- no DuckDB text ever
+
+
+def test_engine_gap_is_a_clean_refusal_naming_the_command(monkeypatch):
+    from collectors.esql import functions
+
+    # A compiled expression DuckDB cannot bind stands in for any gap in the compiler.
+    monkeypatch.setitem(functions.SCALARS, "cbrt", functions._math("no_such_duckdb_function({x})"))
+    with pytest.raises(QueryError) as err:
+        run_esql("ROW a = 8\n| EVAL b = CBRT(a)\n| KEEP b", None, now=NOW)
+    assert str(err.value) == "line 2:3: [EVAL b = CBRT(a)] is not supported offline"
+    assert err.value.exit_code == 1
