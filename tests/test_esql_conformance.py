@@ -84,9 +84,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'math.csv-spec:mvSumUnsignedLongsOverflow': 'MV_SUM overflow surfaces a DuckDB error instead of null + warning',
     'math.csv-spec:ulMultiplicationOverflow2': 'unsigned_long multiplication surfaces a DuckDB error',
     'math.csv-spec:ulMvNonSumFunctions': 'MV_MIN/MV_MAX/MV_MEDIAN of unsigned_long types differ',
-    'math.csv-spec:evalAbsString': 'implicit casting of string literals to numbers is not implemented',
-    'math.csv-spec:functionUnderArithmeticOperationAggString': 'implicit casting of string literals to dates is not implemented',
-    'math.csv-spec:functionUnderArithmeticOperationString': 'implicit casting of string literals to dates is not implemented',
     'mv_expand.csv-spec:expandAfterSort1': 'MV_EXPAND then LIMIT: row order within the expanded rows differs',
 }
 TYPE_NAMES = {
@@ -292,8 +289,9 @@ def expected_value(cell: str, typ: str):
         return float(cell)
     if typ == "boolean":
         return cell.lower() == "true"
-    if typ == "date":
-        return datetime.fromisoformat(cell.replace("Z", "+00:00"))
+    if typ == "date":  # a bare day (2024-11-03) is midnight UTC
+        day = datetime.fromisoformat(cell.replace("Z", "+00:00"))
+        return day if day.tzinfo else day.replace(tzinfo=timezone.utc)
     if len(cell) >= 2 and cell[0] == cell[-1] == '"':  # a quoted string cell or list item
         return cell[1:-1]
     return cell

@@ -178,3 +178,65 @@ def test_engine_gap_is_a_clean_refusal_naming_the_command(monkeypatch):
         run_esql("ROW a = 8\n| EVAL b = CBRT(a)\n| KEEP b", None, now=NOW)
     assert str(err.value) == "line 2:3: [EVAL b = CBRT(a)] is not supported offline"
     assert err.value.exit_code == 1
+
+
+# ---------------------------------------------------------------- number formatting and conversion
+
+
+@pytest.mark.parametrize("value, text", [
+    ("1e20", "1.0E20"), ("0.0001", "1.0E-4"), ("100.0", "100.0"), ("12345678.9", "1.23456789E7"),
+    ("9999999.0", "9999999.0"), ("0.001", "0.001"), ("-1.5e-7", "-1.5E-7"), ("1.1", "1.1"),
+])
+def test_to_string_of_double_prints_like_java(value, text):
+    result = run_esql(f"ROW d = {value} | EVAL s = TO_STRING(d)", None, now=NOW)
+    assert result.values[0][1] == text
+
+
+def test_to_string_per_mapped_float_type():
+    from collectors.offline.catalog import Catalog
+
+    mapping = {"properties": {"f": {"type": "float"}, "h": {"type": "half_float"},
+                              "sf": {"type": "scaled_float", "scaling_factor": 100}}}
+    cat = Catalog.from_documents({"m": [{"f": 1.1, "h": 1.1, "sf": 1.111}]}, {"m": mapping})
+    result = run_esql("FROM m | EVAL fs = TO_STRING(f), hs = TO_STRING(h), ss = TO_STRING(sf) | KEEP fs, hs, ss",
+                      cat, now=NOW)
+    # Elasticsearch widens each stored value to double and prints that double.
+    assert result.values == [["1.100000023841858", "1.099609375", "1.11"]]
+
+
+def test_string_to_number_takes_decimal_text_only():
+    result = run_esql('ROW a = "010", b = "0x10", c = "1_000", d = " 12 ", e = "1e3" '
+                      "| EVAL i = TO_INTEGER(a), j = TO_LONG(b), k = TO_LONG(c), l = TO_INTEGER(d), m = TO_LONG(e) "
+                      "| KEEP i, j, k, l, m", None, now=NOW)
+    assert result.values == [[10, None, None, 12, 1000]]
+    assert "Line 1:93: org.elasticsearch.xpack.esql.core.InvalidArgumentException: Cannot parse number [0x10]" in result.warnings
+
+
+def test_string_to_ip_refuses_leading_zeros_with_warning():
+    result = run_esql('ROW s = "1.1.010.1" | EVAL ip = TO_IP(s)', None, now=NOW)
+    assert result.values == [["1.1.010.1", None]]
+    assert "Line 1:33: java.lang.IllegalArgumentException: '1.1.010.1' is not an IP string literal." in result.warnings
+
+
+# ---------------------------------------------------------------- date math
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ('"2024-01-01" + 1 day', "2024-01-02T00:00:00.000Z"),
+    ('1 hour + "2024-01-01T00:00:00Z"', "2024-01-01T01:00:00.000Z"),
+    ('"2024-01-01" - 1 millisecond', "2023-12-31T23:59:59.999Z"),
+    ('"2024-01-31" + 1 month', "2024-02-29T00:00:00.000Z"),
+    ('"2024-01-01" - 1 quarter', "2023-10-01T00:00:00.000Z"),
+    ('"2024-01-01" + 2 weeks', "2024-01-15T00:00:00.000Z"),
+    ('DATE_TRUNC(1 month, "2024-11-22") + 2 days', "2024-11-03T00:00:00.000Z"),
+])
+def test_date_math_with_string_literals(expr, expected):
+    result = run_esql(f"ROW d = {expr}", None, now=NOW)
+    assert [c.type for c in result.columns] == ["date"]
+    assert result.values == [[expected]]
+
+
+def test_function_arguments_cast_string_literals():
+    result = run_esql('ROW a = ABS("-10.0"), b = ROUND("2.5"), c = SQRT("16")', None, now=NOW)
+    assert [c.type for c in result.columns] == ["double"] * 3
+    assert result.values == [[10.0, 3.0, 4.0]]

@@ -280,6 +280,12 @@ class ExprCompiler:
         return a == b
 
     def arithmetic(self, node: ast.Expr, scope: Scope, op: str, left: Typed, right: Typed) -> Typed:
+        # A string literal next to a time span is a date (``"2024-01-01" + 1 day``).
+        spans = ("date_period", "time_duration")
+        if left.type in spans and right.const and right.type in STRING and isinstance(right.value, str):
+            right = self.convert_const(node, right, "date")
+        if right.type in spans and left.const and left.type in STRING and isinstance(left.value, str):
+            left = self.convert_const(node, left, "date")
         if left.type in ("date_period", "time_duration") and right.type == "date" and op == "+":
             left, right = right, left
         a, b = self.single(node, scope, node, left, right)

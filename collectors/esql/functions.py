@@ -12,11 +12,21 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from typing import Callable
 
 from collectors.esql import ast
 from collectors.esql.expressions import ExprCompiler, Scope, Typed, parse_date_text, span_sql
-from collectors.esql.types import INT_RANGE, NUMERIC, STRING, common_numeric, literal_sql, sql_string, sql_type
+from collectors.esql.types import (
+    INT_RANGE,
+    NUMERIC,
+    STRING,
+    common_numeric,
+    java_double_sql,
+    literal_sql,
+    sql_string,
+    sql_type,
+)
 from collectors.result import QueryError
 
 AGGREGATES = {"count", "count_distinct", "min", "max", "sum", "avg", "values", "median"}
@@ -114,6 +124,21 @@ def check_type(node: ast.FunctionCall, i: int, x: Typed, types: tuple, label: st
         ordinal = ["first", "second", "third", "fourth"][i] if i < 4 else f"{i + 1}th"
         raise QueryError(f"{ordinal} argument of [{node.text}] must be [{label}], "
                          f"found value [{node.args[i].text}] type [{x.type}]", *node.pos)
+
+
+def literal_arg(ec: ExprCompiler, node: ast.FunctionCall, i: int, x: Typed, target: str) -> Typed:
+    """ES|QL's implicit casting of a string literal argument where the function wants a date
+    or a number (``DATE_TRUNC(1 month, "2024-11-22")``, ``ABS("10.0")``); other values as
+    they are."""
+    if not (x.const and not x.multi and x.type in STRING and isinstance(x.value, str)):
+        return x
+    if target == "numeric":
+        text = x.value.strip()
+        kind = "integer" if re.fullmatch(r"[+-]?\d+", text) else "double"
+        if kind == "integer" and not -(2**31) <= int(text) < 2**31:
+            kind = "long" if -(2**63) <= int(text) < 2**63 else "double"
+        target = kind
+    return ec.convert_const(node.args[i], x, target)
 
 
 def const_str(node: ast.FunctionCall, i: int, x: Typed, what: str) -> str:
@@ -291,6 +316,7 @@ EXTRACT = {
 def _date_extract(ec, node, scope):
     xs = args_of(ec, node, scope, 2, 2)
     part = const_str(node, 0, xs[0], "first argument").lower()
+    xs[1] = literal_arg(ec, node, 1, xs[1], "date")
     check_type(node, 1, xs[1], ("date",), "datetime")
     (d,) = ec.single(node, scope, node, xs[1])
     if part == "aligned_week_of_year":
@@ -337,6 +363,7 @@ def java_to_strftime(fmt: str) -> str:
 
 def _date_format(ec, node, scope):
     xs = args_of(ec, node, scope, 1, 2)
+    xs[-1] = literal_arg(ec, node, len(xs) - 1, xs[-1], "date")
     check_type(node, len(xs) - 1, xs[-1], ("date",), "datetime")
     if len(xs) == 1:
         (d,) = ec.single(node, scope, node, xs[0])
@@ -351,6 +378,7 @@ def _date_trunc(ec, node, scope):
     span, d = xs
     if span.type not in ("date_period", "time_duration") or not span.const:
         raise QueryError(f"first argument of [{node.text}] must be [dateperiod or timeduration], found value [{node.args[0].text}] type [{span.type}]", *node.pos)
+    d = literal_arg(ec, node, 1, d, "date")
     check_type(node, 1, d, ("date",), "datetime")
     (d,) = ec.single(node, scope, node, d)
     amount, unit = span.value
@@ -505,6 +533,7 @@ def _mv_agg(ec, node, scope, fn, rtype=None):
 
 def _abs(ec, node, scope):
     (x,) = args_of(ec, node, scope, 1, 1)
+    x = literal_arg(ec, node, 0, x, "numeric")
     check_type(node, 0, x, NUMERIC, "numeric")
     (x,) = ec.single(node, scope, node, x)
     return Typed(f"abs({x.sql})", x.type)
@@ -512,6 +541,7 @@ def _abs(ec, node, scope):
 
 def _round(ec, node, scope):
     xs = args_of(ec, node, scope, 1, 2)
+    xs[0] = literal_arg(ec, node, 0, xs[0], "numeric")
     check_type(node, 0, xs[0], NUMERIC, "numeric")
     xs = ec.single(node, scope, node, *xs)
     x = xs[0]
@@ -528,7 +558,7 @@ def _math(sql_fn: str, domain: str | None = None, error: str = "", arity: int = 
     double. Outside ``domain`` (SQL over ``x``/``y``) the result is null with Elasticsearch's
     ``java.lang.ArithmeticException`` warning; POW's non-finite results likewise."""
     def fn(ec, node, scope):
-        xs = args_of(ec, node, scope, arity, arity)
+        xs = [literal_arg(ec, node, i, x, "numeric") for i, x in enumerate(args_of(ec, node, scope, arity, arity))]
         for i, x in enumerate(xs):
             check_type(node, i, x, NUMERIC, "numeric")
         xs = ec.single(node, scope, node, *xs)
@@ -550,7 +580,7 @@ def _math(sql_fn: str, domain: str | None = None, error: str = "", arity: int = 
 def _log(ec, node, scope):
     """LOG(value) is the natural log, LOG(base, value) any base; non-positive arguments and
     base 1 are null with Elasticsearch's warnings."""
-    xs = args_of(ec, node, scope, 1, 2)
+    xs = [literal_arg(ec, node, i, x, "numeric") for i, x in enumerate(args_of(ec, node, scope, 1, 2))]
     for i, x in enumerate(xs):
         check_type(node, i, x, NUMERIC, "numeric")
     xs = ec.single(node, scope, node, *xs)
@@ -597,6 +627,15 @@ def _constant(value: float):
 # ---------------------------------------------------------------- conversions
 
 
+DECIMAL_RE = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def _decimal_text(v: str) -> str:
+    """The trimmed string when it is a decimal number as Java parses it, else NULL: DuckDB's
+    own casts also take ``0x10``, ``1_000`` and ``inf``, which Elasticsearch refuses."""
+    return f"(CASE WHEN regexp_matches(trim({v}), {sql_string(DECIMAL_RE)}) THEN trim({v}) END)"
+
+
 def conversion_sql(src: str, target: str, v: str) -> str | None:
     """SQL converting value ``v`` of ES type ``src`` to ``target`` (NULL when it cannot)."""
     if target in ("keyword", "text"):
@@ -604,11 +643,14 @@ def conversion_sql(src: str, target: str, v: str) -> str | None:
             return f"strftime({v}, {DATE_FMT_SQL})"
         if src == "boolean":
             return f"(CASE WHEN {v} THEN 'true' WHEN NOT {v} THEN 'false' END)"
+        if src == "double":
+            return java_double_sql(v)
         return f"CAST({v} AS VARCHAR)"
     if target in ("long", "integer"):
         st = sql_type(target)
         if src in STRING:
-            return f"coalesce(TRY_CAST(trim({v}) AS {st}), TRY_CAST(round(TRY_CAST(trim({v}) AS DOUBLE)) AS {st}))"
+            num = _decimal_text(v)
+            return f"coalesce(TRY_CAST({num} AS {st}), TRY_CAST(round(TRY_CAST({num} AS DOUBLE)) AS {st}))"
         if src == "double":
             return f"TRY_CAST(floor({v} + 0.5) AS {st})"
         if src == "date":
@@ -618,7 +660,7 @@ def conversion_sql(src: str, target: str, v: str) -> str | None:
         return f"TRY_CAST({v} AS {st})"
     if target == "double":
         if src in STRING:
-            return f"TRY_CAST(trim({v}) AS DOUBLE)"
+            return f"TRY_CAST({_decimal_text(v)} AS DOUBLE)"
         if src == "date":
             return f"CAST(epoch_ms({v}) AS DOUBLE)"
         return f"CAST({v} AS DOUBLE)"

@@ -160,6 +160,28 @@ def param_type(value: Any) -> str:
     return "keyword"
 
 
+def java_double_sql(v: str) -> str:
+    """SQL printing DOUBLE ``v`` as Java's ``Double.toString`` (TO_STRING of a double in
+    Elasticsearch): the shortest digits that round-trip (DuckDB's cast finds them), plain for
+    1e-3 <= |v| < 1e7, otherwise ``d.dddE±n``."""
+    a = "CAST(abs(d) AS VARCHAR)"
+    ip, fp = f"split_part({a}, '.', 1)", f"split_part({a}, '.', 2)"
+    plain_digits = (f"(CASE WHEN {ip} <> '0' THEN rtrim({ip} || {fp}, '0') "
+                    f"ELSE rtrim(ltrim({fp}, '0'), '0') END)")
+    plain_exp = (f"(CASE WHEN {ip} <> '0' THEN length({ip}) - 1 "
+                 f"ELSE -(length({fp}) - length(ltrim({fp}, '0')) + 1) END)")
+    mantissa = f"split_part({a}, 'e', 1)"
+    sci = (f"(CASE WHEN contains({a}, 'e') THEN "
+           f"(CASE WHEN contains({mantissa}, '.') THEN {mantissa} ELSE {mantissa} || '.0' END) "
+           f"|| 'E' || CAST(CAST(split_part({a}, 'e', 2) AS INTEGER) AS VARCHAR) "
+           f"ELSE left({plain_digits}, 1) || '.' || coalesce(nullif(substr({plain_digits}, 2), ''), '0') "
+           f"|| 'E' || CAST({plain_exp} AS VARCHAR) END)")
+    body = (f"CASE WHEN isnan(d) THEN 'NaN' WHEN isinf(d) THEN (CASE WHEN d > 0 THEN 'Infinity' "
+            f"ELSE '-Infinity' END) WHEN d = 0 OR (abs(d) >= 0.001 AND abs(d) < 10000000) "
+            f"THEN CAST(d AS VARCHAR) ELSE (CASE WHEN d < 0 THEN '-' ELSE '' END) || {sci} END")
+    return f"(CASE WHEN ({v}) IS NULL THEN NULL ELSE list_transform([CAST({v} AS DOUBLE)], lambda d: {body})[1] END)"
+
+
 INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 """The range of each fixed-width integer type (outside it Elasticsearch answers null + warning)."""
 
