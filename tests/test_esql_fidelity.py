@@ -240,3 +240,24 @@ def test_function_arguments_cast_string_literals():
     result = run_esql('ROW a = ABS("-10.0"), b = ROUND("2.5"), c = SQRT("16")', None, now=NOW)
     assert [c.type for c in result.columns] == ["double"] * 3
     assert result.values == [[10.0, 3.0, 4.0]]
+
+
+# ---------------------------------------------------------------- LIMIT ... BY
+
+
+def test_limit_by_keeps_first_rows_of_each_group_in_current_order(catalog):
+    names, values, _ = run(catalog, "FROM t | EVAL big = n > 15 | SORT n DESC | LIMIT 1 BY big | KEEP n, big")
+    assert names == ["n", "big"]
+    assert values == [[30, True], [10, False]]
+
+
+def test_limit_by_without_sort_keeps_load_order_and_null_is_a_group(catalog):
+    _, values, _ = run(catalog, "FROM t | LIMIT 1 BY k | KEEP n, k")
+    assert values == [[10, [1, 2]], [20, 1], [30, None]]
+    _, values, _ = run(catalog, "FROM t | LIMIT 2 BY s LIKE \"*\" | KEEP n")
+    assert values == [[10], [20]]
+
+
+def test_limit_by_is_not_a_row_limit_so_default_limit_still_applies(catalog):
+    result = run_esql("FROM t | LIMIT 5 BY s", catalog, now=NOW)
+    assert "No limit defined, adding default limit of [1000]" in result.warnings

@@ -216,7 +216,7 @@ class Compiler:
             raise QueryError("a query must start with FROM or ROW", *pos)
         plan = self.source(commands[0])
         stages = [Stage(commands[0].pos, keyword(commands[0]), plan.sql)]
-        has_limit = any(isinstance(c, ast.Limit) for c in commands)
+        has_limit = any(isinstance(c, ast.Limit) and not c.by for c in commands)
         for k, cmd in enumerate(commands[1:], start=1):
             self._rest = commands[k + 1:]
             method = getattr(self, "cmd_" + type(cmd).__name__.lower(), None)
@@ -400,7 +400,23 @@ class Compiler:
     def cmd_limit(self, plan: Plan, cmd: ast.Limit) -> Plan:
         if cmd.count < 0:
             raise QueryError(f"Invalid value for LIMIT [{cmd.count}], expecting a non negative integer", *cmd.pos)
+        if cmd.by:
+            return self.limit_by(plan, cmd)
         return self.apply_limit(plan, cmd.count)
+
+    def limit_by(self, plan: Plan, cmd: ast.Limit) -> Plan:
+        """``LIMIT n BY keys``: the first n rows (in the current order) of each distinct
+        combination of key values; a null key is its own group, as in STATS."""
+        scope = plan.scope()
+        keys = [self.ec.compile(expr, scope).sql for expr in cmd.by]
+        ordinal, rank = self.ident(), self.ident()
+        numbered = Plan(f"SELECT *, row_number() OVER () AS {ordinal} FROM ({plan.sql}) AS t", plan.cols, plan.order)
+        order = self.order_by(numbered)[len(" ORDER BY "):] or ordinal
+        ranked = (f"SELECT *, row_number() OVER (PARTITION BY {', '.join(keys)} ORDER BY {order}, {ordinal}) "
+                  f"AS {rank} FROM ({numbered.sql}) AS t")
+        keep = [c.ident for c in plan.cols] + plan.hidden() + ([] if plan.order else [ordinal])
+        sql = f"SELECT {', '.join(keep)} FROM ({ranked}) AS t WHERE {rank} <= {int(min(cmd.count, self.max_limit))}"
+        return Plan(sql, list(plan.cols), list(plan.order) or [(ordinal, True, False)])
 
     def apply_limit(self, plan: Plan, n: int) -> Plan:
         n = min(n, self.max_limit)
