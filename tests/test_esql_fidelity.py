@@ -261,3 +261,33 @@ def test_limit_by_without_sort_keeps_load_order_and_null_is_a_group(catalog):
 def test_limit_by_is_not_a_row_limit_so_default_limit_still_applies(catalog):
     result = run_esql("FROM t | LIMIT 5 BY s", catalog, now=NOW)
     assert "No limit defined, adding default limit of [1000]" in result.warnings
+
+
+# ---------------------------------------------------------------- engine limits as query errors
+
+
+@pytest.mark.parametrize("value, typ, expected", [
+    (99999999999999999999999999, "double", 1e26),
+    (2**63, "unsigned_long", 2**63),
+    (2**64 - 1, "unsigned_long", 2**64 - 1),
+    (-(2**63) - 1, "double", float(-(2**63) - 1)),
+])
+def test_wide_integer_parameters_take_elasticsearch_types(value, typ, expected):
+    result = run_esql("ROW a = ?p", None, {"p": value}, now=NOW)
+    assert [c.type for c in result.columns] == [typ]
+    assert result.values == [[expected]]
+
+
+@pytest.mark.parametrize("value, shown", [(float("nan"), "NaN"), (float("inf"), "Infinity"), ([1.0, float("-inf")], "-Infinity")])
+def test_non_finite_parameters_are_refused(value, shown):
+    with pytest.raises(QueryError) as err:
+        run_esql("ROW a = 1 | EVAL b = ?p", None, {"p": value}, now=NOW)
+    assert str(err.value) == f"line 1:22: query parameter [?p] is [{shown}]: only finite numbers are accepted"
+
+
+def test_more_than_500_piped_commands_is_elasticsearch_depth_error():
+    query = "ROW a = 1" + " | EVAL a = a + 1" * 501
+    with pytest.raises(QueryError) as err:
+        run_esql(query, None, now=NOW)
+    assert str(err.value) == ("line 1:1: ESQL statement exceeded the maximum query depth allowed (500): "
+                              "[ROW | EVAL | EVAL | ...]")

@@ -91,6 +91,9 @@ class Compiled:
     stages: list[Stage] = field(default_factory=list)
 
 
+MAX_QUERY_DEPTH = 500
+"""Piped processing commands Elasticsearch accepts in one query."""
+
 TIEBREAK_COLUMNS = 8
 """Up to this many visible columns, ties are ordered by their values; beyond, by a hash."""
 
@@ -214,6 +217,10 @@ class Compiler:
         if not commands or not isinstance(commands[0], (ast.From, ast.Row)):
             pos = commands[0].pos if commands else (1, 1)
             raise QueryError("a query must start with FROM or ROW", *pos)
+        if len(commands) - 1 > MAX_QUERY_DEPTH:  # Elasticsearch's parser limit, same message
+            text = " | ".join(keyword(c) for c in commands[:3])
+            raise QueryError(f"ESQL statement exceeded the maximum query depth allowed ({MAX_QUERY_DEPTH}): "
+                             f"[{text} | ...]", 1, 1)
         plan = self.source(commands[0])
         stages = [Stage(commands[0].pos, keyword(commands[0]), plan.sql)]
         has_limit = any(isinstance(c, ast.Limit) and not c.by for c in commands)

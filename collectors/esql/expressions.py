@@ -16,6 +16,7 @@ every column as a generated identifier (``c12``) — no query text is pasted int
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from collectors.esql.types import (
     NUMERIC,
     STRING,
     common_numeric,
+    java_double,
     literal_sql,
     param_type,
     sql_string,
@@ -154,7 +156,13 @@ class ExprCompiler:
 
     def _Param(self, node: ast.Param, scope: Scope) -> Typed:
         value = self.c.param(node)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, float) and not math.isfinite(item):
+                raise QueryError(f"query parameter [{node.text}] is [{java_double(item)}]: only finite numbers are accepted",
+                                 *node.pos)
         t = param_type(value)
+        if t == "double":  # integers too wide for long (in a list or alone) become doubles
+            value = [float(v) if isinstance(v, int) else v for v in value] if isinstance(value, list) else float(value)
         if isinstance(value, list):
             return self._Literal(ast.Literal(value, t, pos=node.pos, text=node.text), scope)
         if value is None:

@@ -124,7 +124,7 @@ def literal_sql(value: Any, es_type: str) -> str:
         return f"CAST([{inner}] AS {sql_type(es_type)}[])"
     if es_type == "boolean":
         return "TRUE" if value else "FALSE"
-    if es_type in ("integer", "long"):
+    if es_type in ("integer", "long", "unsigned_long"):
         return f"CAST({int(value)} AS {sql_type(es_type)})"
     if es_type == "double":
         v = float(value)
@@ -145,7 +145,13 @@ def param_type(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
-        return "integer" if -(2**31) <= value < 2**31 else "long"
+        # As Elasticsearch reads JSON numbers: past long, up to 2^64-1 is unsigned_long,
+        # anything wider a double.
+        if -(2**31) <= value < 2**31:
+            return "integer"
+        if -(2**63) <= value < 2**63:
+            return "long"
+        return "unsigned_long" if 0 <= value < 2**64 else "double"
     if isinstance(value, float):
         return "double"
     if isinstance(value, list):
@@ -154,7 +160,7 @@ def param_type(value: Any) -> str:
             return "integer"
         if kinds <= {"integer", "long"}:
             return "long"
-        if kinds <= {"integer", "long", "double"}:
+        if kinds <= {"integer", "long", "unsigned_long", "double"}:
             return "double"
         return "keyword"
     return "keyword"
