@@ -76,13 +76,9 @@ KNOWN_FAILURES: dict[str, str] = {
     'ip.csv-spec:toIpInAggOctal': 'TO_IP options map {"leading_zeros": ...} is not parsed',
     'ip.csv-spec:toIpInSortOctal': 'TO_IP options map {"leading_zeros": ...} is not parsed',
     'math.csv-spec:absUnsignedLong': "unsigned_long results (header type 'ul') not compared yet",
-    'math.csv-spec:roundUL': 'ROUND on unsigned_long surfaces a DuckDB error',
-    'math.csv-spec:roundMaxMinusOneUL': 'ROUND on unsigned_long surfaces a DuckDB error',
-    'math.csv-spec:roundULNoFold': 'ROUND on unsigned_long surfaces a DuckDB error',
     'math.csv-spec:roundMaxULWithBigNegativeDecimals': 'ROUND on unsigned_long surfaces a DuckDB error',
     'math.csv-spec:roundBigULWithRoundULOverflow': 'ROUND on unsigned_long surfaces a DuckDB error',
     'math.csv-spec:mvSumUnsignedLongsOverflow': 'MV_SUM overflow surfaces a DuckDB error instead of null + warning',
-    'math.csv-spec:ulMultiplicationOverflow2': 'unsigned_long multiplication surfaces a DuckDB error',
     'math.csv-spec:ulMvNonSumFunctions': 'MV_MIN/MV_MAX/MV_MEDIAN of unsigned_long types differ',
     'mv_expand.csv-spec:expandAfterSort1': 'MV_EXPAND then LIMIT: row order within the expanded rows differs',
 }

@@ -9,6 +9,7 @@ small follow-up queries that run only for the expressions that can produce them.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import datetime, timezone
@@ -46,6 +47,7 @@ def run_esql(
     try:
         with _Interrupter(con, cancel):
             try:
+                compiled = _flatten(con, compiled)
                 rows = _fetch(con, compiled.sql)
                 warnings = list(compiled.warnings)
                 warnings += _check_warnings(con, compiled.checks)
@@ -121,6 +123,44 @@ def _command_text(text: str | None, stages: list[Stage], stage: Stage) -> str:
         end = len(text)
     snippet = " ".join(text[start:end if end > start else len(text)].split())
     return snippet if len(snippet) <= 80 else snippet[:77] + "..."
+
+
+FLATTEN_ABOVE = 32
+MATERIALIZE_EVERY = 8
+"""Pipelines of more than FLATTEN_ABOVE commands are cut into temporary tables every
+MATERIALIZE_EVERY commands: each command nests the previous relation in a sub-select, and
+DuckDB's planning time (for the query and for every warning check) grows with that depth,
+which made long pipelines quadratic. Hunt-sized queries never reach it and run as one
+statement, so DuckDB still pushes their filters and projections into the scan."""
+
+
+def _flatten(con: duckdb.DuckDBPyConnection, compiled: Compiled) -> Compiled:
+    """``compiled`` with every relation cut at the deepest materialized stage it contains."""
+    stages = compiled.stages
+    if len(stages) <= FLATTEN_ABOVE:
+        return compiled
+    done: list[tuple[str, str]] = []  # (stage SQL, its temporary table as a relation), deepest last
+
+    def shorten(sql: str) -> str:
+        for original, short in reversed(done):
+            # Each stage's SQL embeds the previous stage's verbatim, so the deepest stage
+            # that fits in ``sql`` is the one to cut at.
+            if len(original) <= len(sql) and original in sql:
+                return sql.replace(original, short)
+        return sql
+
+    for k in range(MATERIALIZE_EVERY, len(stages) - 1, MATERIALIZE_EVERY):
+        name = f"hb_stage_{k}"
+        _fetch(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {shorten(stages[k].sql)}")
+        done.append((stages[k].sql, f"SELECT * FROM {name}"))
+    return dataclasses.replace(
+        compiled,
+        sql=shorten(compiled.sql),
+        checks=[dataclasses.replace(c, relation=shorten(c.relation)) for c in compiled.checks],
+        time_filters=[dataclasses.replace(t, before=shorten(t.before), after=shorten(t.after))
+                      for t in compiled.time_filters],
+        stages=[dataclasses.replace(st, sql=shorten(st.sql)) for st in stages],
+    )
 
 
 def _check_warnings(con: duckdb.DuckDBPyConnection, checks: list[Check]) -> list[str]:
