@@ -38,15 +38,11 @@ DEFAULT_LIMIT_WARNING = "No limit defined, adding default limit of [1000]"
 # Supported cases whose answer still differs from Elasticsearch, each with the reason. They run
 # as strict xfail: a listed case that starts passing fails the run until it is removed here.
 KNOWN_FAILURES: dict[str, str] = {
-    'ip.csv-spec:lessThan': 'ip comparisons compare text, Elasticsearch compares the 16-byte address',
     'ip.csv-spec:cidrMatchFunctionArg': 'CIDR_MATCH takes only constant block arguments offline',
     'ip.csv-spec:cidrMatchFieldArg': 'CIDR_MATCH takes only constant block arguments offline',
     'ip.csv-spec:cdirMatchOrsIPs': 'CIDR_MATCH over a multi-valued ip: Elasticsearch matches any value, offline warns and gives null',
     'ip.csv-spec:cdirMatchEqualsInsOrs': 'CIDR_MATCH over a multi-valued ip: Elasticsearch matches any value, offline warns and gives null',
     'ip.csv-spec:cidrMatchEqualsInsOrsIPs': 'CIDR_MATCH over a multi-valued ip: Elasticsearch matches any value, offline warns and gives null',
-    'ip.csv-spec:pushDownIPWithComparision': 'ip comparisons compare text, Elasticsearch compares the 16-byte address',
-    'ip.csv-spec:implictCastingGreaterThan': 'ip comparisons compare text, Elasticsearch compares the 16-byte address',
-    'ip.csv-spec:implictCastingLessThanOrEqual': 'ip comparisons compare text, Elasticsearch compares the 16-byte address',
     'boolean.csv-spec:convertFromIntAndLong': 'keyword sub-field of a double keeps the source text (-3.90); the loader derives it from the number',
     'dissect.csv-spec:multivalueInput': 'DISSECT over a multi-valued field returns null instead of a multi-value per key',
     'floats.csv-spec:convertFromString': 'string->double conversion warning text differs from Elasticsearch',

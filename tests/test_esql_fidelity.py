@@ -307,3 +307,11 @@ def test_long_pipeline_cut_into_stages_answers_as_one_statement(catalog, monkeyp
     assert cut.values == whole.values
     assert cut.warnings == whole.warnings
     assert [w for w in cut.warnings if "long overflow" in w]  # the overflow checks ran on the cut stages
+
+
+def test_ip_comparisons_compare_addresses_not_text():
+    result = run_esql('ROW a = TO_IP("9.0.0.1"), b = TO_IP("10.0.0.1"), c = TO_IP("::1") '
+                      '| EVAL lt = a < b, eq = c == TO_IP("0:0:0:0:0:0:0:1"), cast = a < "10.0.0.1", v6 = c > a '
+                      "| KEEP lt, eq, cast, v6", None, now=NOW)
+    # IPv4 compares as ::ffff:a.b.c.d, so every IPv4 address is above ::1
+    assert result.values == [[True, True, True, False]]
