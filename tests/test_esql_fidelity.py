@@ -315,3 +315,16 @@ def test_ip_comparisons_compare_addresses_not_text():
                       "| KEEP lt, eq, cast, v6", None, now=NOW)
     # IPv4 compares as ::ffff:a.b.c.d, so every IPv4 address is above ::1
     assert result.values == [[True, True, True, False]]
+
+
+def test_grok_name_captured_twice_is_a_multi_value():
+    result = run_esql('ROW a = "x y z" | GROK a "%{WORD:b} %{WORD:b} %{WORD:c}"', None, now=NOW)
+    assert [c.name for c in result.columns] == ["a", "b", "c"]
+    assert result.values == [["x y z", ["x", "y"], "z"]]
+
+
+def test_grok_and_dissect_match_each_value_of_a_multi_value():
+    grok = run_esql('ROW a = ["1 2", "3 4", "zz"] | GROK a "%{INT:b:int} %{WORD:c}" | KEEP b, c', None, now=NOW)
+    assert grok.values == [[[1, 3], ["2", "4"]]]
+    dissect = run_esql('ROW a = ["1 2", "zz", "3 4"] | DISSECT a "%{b} %{c}" | KEEP b, c', None, now=NOW)
+    assert dissect.values == [[["1", "3"], ["2", "4"]]]

@@ -588,13 +588,15 @@ class Compiler:
 
     def extract(self, plan: Plan, cmd: Any, pattern: Any, kind: str) -> Plan:
         """GROK/DISSECT as one ``regexp_extract`` into a struct per row (vectorised in
-        DuckDB), then one column per field; no match -> every new field null."""
+        DuckDB), then one column per field; no match -> every new field null. As in
+        Elasticsearch, a multi-valued input is matched value by value (each field collects the
+        captures of the values that matched), and a GROK name captured several times is a
+        multi-value of its captures."""
         scope = plan.scope()
         src = self.ec.compile(cmd.source, scope)
         if src.type not in ("keyword", "text", "null"):
             raise QueryError(f"{kind.upper()} only supports KEYWORD or TEXT values, found expression "
                              f"[{cmd.source.text}] type [{src.type}]", *cmd.source.pos)
-        (src,) = self.ec.single(cmd.source, scope, cmd.source, src)
         groups = list(pattern.group_names)
         if kind == "grok":
             fields = [(name, ftype) for name, ftype in pattern.fields]
@@ -607,27 +609,54 @@ class Compiler:
         rx = sql_string(pattern.regex)
         struct_names = ", ".join(sql_string(f"g{i}") for i in range(1, len(groups) + 1))
         match = self.ident()
-        m_sql = (f"(CASE WHEN regexp_matches({src.sql}, {rx}) THEN "
-                 f"regexp_extract({src.sql}, {rx}, [{struct_names}]) END)") if groups else "NULL"
+        if not groups:
+            m_sql = "NULL"
+        elif src.multi:
+            matched = f"list_filter({src.sql}, lambda v: regexp_matches(v, {rx}))"
+            m_sql = f"list_transform({matched}, lambda v: regexp_extract(v, {rx}, [{struct_names}]))"
+        else:
+            m_sql = (f"(CASE WHEN regexp_matches({src.sql}, {rx}) THEN "
+                     f"regexp_extract({src.sql}, {rx}, [{struct_names}]) END)")
         staged = self.project(plan, [(c, None) for c in plan.cols] + [(Col("", "struct", False, match), m_sql)])
         names = {n for n, _ in fields}
         for n in names:
             self.consts.pop(n, None)
         items: list[tuple[Col, str | None]] = [(c, None) for c in plan.cols if c.name not in names]
         for name, ftype in fields:
-            parts = [f"struct_extract({match}, {sql_string('g' + str(groups.index(g) + 1))})"
-                     for g in assembly.get(name, [])]
-            if not parts:
-                continue
-            value = parts[0] if len(parts) == 1 else "(" + f" || {sql_string(sep)} || ".join(parts) + ")"
-            if kind == "grok" and len(parts) > 1:  # same name captured twice: first that matched
-                value = "coalesce(" + ", ".join(f"nullif({p}, '')" for p in parts) + ")"
             out_type = ftype if ftype in ("integer", "long", "double", "boolean") else "keyword"
-            if out_type in ("integer", "long", "double"):
-                value = f"TRY_CAST(nullif({value}, '') AS {sql_type(out_type)})"
-            elif out_type == "boolean":
-                value = f"(lower({value}) = 'true')"
-            items.append((Col(name, out_type, False, self.ident()), value))
+            if kind == "grok":  # every capture of the name, in pattern order
+                gnames = [sql_string(f"g{i + 1}") for i, g in enumerate(groups) if g == name]
+            else:
+                gnames = [sql_string("g" + str(groups.index(g) + 1)) for g in assembly.get(name, [])]
+            if not gnames:
+                continue
+            repeated = kind == "grok" and len(gnames) > 1
+
+            def one(ref: str, gnames: list[str] = gnames, repeated: bool = repeated) -> str:
+                """The field from one match struct: text, or a list of texts when repeated."""
+                parts = [f"struct_extract({ref}, {g})" for g in gnames]
+                if repeated:
+                    return f"[{', '.join(parts)}]"
+                return parts[0] if len(parts) == 1 else "(" + f" || {sql_string(sep)} || ".join(parts) + ")"
+
+            def typed(v: str, out_type: str = out_type) -> str:
+                if out_type in ("integer", "long", "double"):
+                    return f"TRY_CAST(nullif({v}, '') AS {sql_type(out_type)})"
+                if out_type == "boolean":
+                    return f"(lower({v}) = 'true')"
+                return v
+
+            if src.multi or repeated:
+                values = (f"flatten(list_transform({match}, lambda s: {one('s')}))" if src.multi and repeated
+                          else f"list_transform({match}, lambda s: {one('s')})" if src.multi else one(match))
+                kept = f"list_filter(list_transform({values}, lambda v: {typed('nullif(v, chr(0))')}), lambda v: v IS NOT NULL)"
+                if repeated:  # an optional capture that did not take part is not a value
+                    kept = (f"list_filter(list_transform(list_filter({values}, lambda v: v <> ''), "
+                            f"lambda v: {typed('v')}), lambda v: v IS NOT NULL)")
+                value = f"(CASE WHEN len({kept}) > 0 THEN {kept} END)"
+                items.append((Col(name, out_type, True, self.ident()), value))
+            else:
+                items.append((Col(name, out_type, False, self.ident()), typed(one(match))))
         return self.project(Plan(staged.sql, staged.cols[:-1] + [Col("", "struct", False, match)], staged.order), items)
 
 
