@@ -649,7 +649,9 @@ class Compiler:
             if src.multi or repeated:
                 values = (f"flatten(list_transform({match}, lambda s: {one('s')}))" if src.multi and repeated
                           else f"list_transform({match}, lambda s: {one('s')})" if src.multi else one(match))
-                kept = f"list_filter(list_transform({values}, lambda v: {typed('nullif(v, chr(0))')}), lambda v: v IS NOT NULL)"
+                # a GROK capture that did not take part (optional) is empty: not a value
+                blank = "nullif(v, '')" if kind == "grok" else "v"
+                kept = f"list_filter(list_transform({values}, lambda v: {typed(blank)}), lambda v: v IS NOT NULL)"
                 if repeated:  # an optional capture that did not take part is not a value
                     kept = (f"list_filter(list_transform(list_filter({values}, lambda v: v <> ''), "
                             f"lambda v: {typed('v')}), lambda v: v IS NOT NULL)")
