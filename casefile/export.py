@@ -200,10 +200,11 @@ def _write_jsonl(conn: sqlite3.Connection, handle: IO[str], tags: Sequence[str])
 
 
 def export_case(
-    conn: sqlite3.Connection, case_path: Path, out: Path | str, *, fmt: str = "csv",
+    conn: sqlite3.Connection, case_path: Path, out: Path | str | IO[str], *, fmt: str = "csv",
     tags: Sequence[str] = (), raw: bool = False,
 ) -> int:
-    """Write the export; the number of findings written. ``out`` ``-`` means stdout."""
+    """Write the export; the number of findings written. ``out`` ``-`` means stdout; an open
+    stream (the CLI's terminal-escaping writer) is written as it is."""
     if fmt not in FORMATS:
         raise CaseError(f"export format {fmt!r} is not one of {', '.join(FORMATS)}")
 
@@ -212,6 +213,8 @@ def export_case(
             return _write_csv(conn, handle, tags, raw)
         return _write_jsonl(conn, handle, tags)
 
+    if not isinstance(out, (str, Path)):
+        return write(out)
     if str(out) == "-":
         return write(sys.stdout)
     target = Path(out).expanduser().absolute()

@@ -31,6 +31,9 @@ def check_file(path: Path, *, create: bool) -> bool:
     """
     if path.is_dir():
         raise CaseError(f"{path} is a folder, not a case file")
+    if path.is_symlink() and not path.exists():
+        raise CaseError(f"{path} is a symbolic link to {os.readlink(path)}, which does not exist; "
+                        f"refusing to create a case file through it (give --case a real path)")
     if not path.exists():
         if not create:
             raise CaseError(f"no case file at {path} (tag a finding first, or give --case PATH)")
@@ -49,3 +52,31 @@ def check_file(path: Path, *, create: bool) -> bool:
     if not head.startswith(SQLITE_MAGIC) or len(head) < 100:
         raise CaseError(f"{path} is not a SQLite database, so not a huntbench case file; refusing to touch it")
     return False
+
+
+def create_file(path: Path) -> None:
+    """Create the empty file a new case starts from: mode 0600 (findings hold host names,
+    command lines and notes), and never through a symbolic link or over an existing file,
+    so a link planted at the default path cannot make huntbench write somewhere else.
+
+    SQLite gives the ``-wal`` and ``-shm`` files the database file's mode, so they are
+    private too. Another huntbench creating the same case at the same moment is fine: its
+    file is opened as it is.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        if path.is_symlink():
+            raise CaseError(f"{path} is a symbolic link; refusing to create a case file through it "
+                            f"(give --case a real path)") from None
+        return
+    except OSError as exc:
+        raise CaseError(f"cannot create case file {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+
+
+def side_files_present(path: Path) -> bool:
+    """True when SQLite's ``-wal`` and ``-shm`` files exist beside the case file (a writer
+    has it open, or did without closing)."""
+    return all(Path(f"{path}{end}").exists() for end in ("-wal", "-shm"))

@@ -17,14 +17,14 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlite_utils
 
 from casefile import schema
 from casefile.errors import CaseError, sqlite_errors
 from casefile.identity import _finding_id, check_source_kind, identifying_fields
-from casefile.paths import check_file, resolve_case_path
+from casefile.paths import check_file, create_file, resolve_case_path, side_files_present
 from casefile.provenance import (
     clean_steps,
     derived_steps,
@@ -629,8 +629,10 @@ class Case:
         ):
             by_id[fid].notes.append(Note(nid, author or "", created, text))
 
-    def export(self, out: Path | str, *, fmt: str = "csv", tags: Sequence[str] = (), raw: bool = False) -> int:
-        """Write the tagged findings to ``out`` (``-`` for stdout); the number of rows."""
+    def export(self, out: Path | str | IO[str], *, fmt: str = "csv", tags: Sequence[str] = (),
+               raw: bool = False) -> int:
+        """Write the tagged findings to ``out`` (a path, ``-`` for stdout, or an open text
+        stream); the number of rows."""
         from casefile.export import export_case
 
         with self._read() as conn:
@@ -663,44 +665,103 @@ def open_case(
     create: bool = True,
     name: str | None = None,
     busy_timeout: float | None = None,
+    readonly: bool = False,
 ) -> Case:
     """Open (creating if allowed) the case file at ``path`` (see :func:`resolve_case_path`).
 
     Refuses -- never altering them -- a file that is not SQLite, a SQLite database that is
-    not a huntbench case, and a case written by a newer huntbench.
+    not a huntbench case, and a case written by a newer huntbench. ``readonly`` is for
+    commands that only read (list, show, info, export): see :func:`_connect_readonly`.
     """
     target = resolve_case_path(path)
     timeout = busy_timeout_default() if busy_timeout is None else busy_timeout
-    is_new = check_file(target, create=create)
-    with sqlite_errors(target, timeout):
-        conn = sqlite3.connect(target, timeout=timeout, isolation_level=None, check_same_thread=False)
+    is_new = check_file(target, create=create and not readonly)
+    if readonly:
+        if is_new:
+            raise CaseError(f"case file {target} is empty: nothing has been tagged into it yet")
+        conn = _connect_readonly(target, timeout)
+    else:
+        if is_new:
+            create_file(target)
+        with sqlite_errors(target, timeout):
+            conn = sqlite3.connect(target, timeout=timeout, isolation_level=None, check_same_thread=False)
     try:
         with sqlite_errors(target, timeout):
-            _prepare(conn, target, is_new, name)
+            if readonly:
+                _check_identity(conn, target, readonly=True)
+            else:
+                _prepare(conn, target, is_new, name)
     except BaseException:
         conn.close()
         raise
     return Case(target, conn, timeout)
 
 
-def _prepare(conn: sqlite3.Connection, target: Path, is_new: bool, name: str | None) -> None:
-    """Check the file is ours, upgrade its schema if needed, switch on WAL."""
+def _connect_readonly(target: Path, timeout: float) -> sqlite3.Connection:
+    """A connection that cannot write the case file and leaves nothing behind.
+
+    SQLite's ``mode=ro`` still creates ``-wal`` and ``-shm`` beside a WAL database when they
+    are missing (no writer has it open) and the folder lets it; created by someone other
+    than the file's owner (``case list`` run by a colleague or by root), they lock the
+    owner out of their own case. So when they are missing and we do not own the file, or
+    cannot create them, the file is opened ``immutable``: no side files and no locks, which
+    is right because no writer has it open. Otherwise ``mode=ro`` shares the writer's
+    side files as any reader does.
+    """
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(target))}?mode=ro"
+    if not side_files_present(target):
+        owner = target.stat().st_uid == os.geteuid() if hasattr(os, "geteuid") else True
+        if not owner or not os.access(target.parent, os.W_OK):
+            uri += "&immutable=1"
+    with sqlite_errors(target, timeout):
+        return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
+
+
+def _check_identity(conn: sqlite3.Connection, target: Path, *, readonly: bool = False) -> tuple[int, int]:
+    """Refuse what is not ours (another application's id, or an id-less database with
+    content or a version of its own) and a case newer than this huntbench; (id, version).
+
+    A version is only read as ours when the application id is: ``user_version`` 7 in
+    somebody else's database says nothing about huntbench's schema.
+    """
     app_id, version = _identity(conn)
-    if app_id != schema.APPLICATION_ID and not _empty(conn):
-        raise CaseError(f"{target} is a SQLite database but not a huntbench case file; refusing to touch it")
+    if app_id != schema.APPLICATION_ID:
+        if app_id != 0:
+            raise CaseError(f"{target} is not a huntbench case file (application_id {app_id:#010x}, "
+                            f"huntbench's is {schema.APPLICATION_ID:#010x}); refusing to touch it")
+        if version != 0:
+            raise CaseError(f"{target} is not a huntbench case file (no huntbench application_id, "
+                            f"user_version {version}); refusing to touch it")
+        if not _empty(conn):
+            raise CaseError(f"{target} is a SQLite database but not a huntbench case file "
+                            f"(no huntbench application_id); refusing to touch it")
+        if readonly:
+            raise CaseError(f"case file {target} is empty: nothing has been tagged into it yet")
+        return app_id, version
     if version > schema.current_version():
         raise CaseError(
             f"case file {target} has schema version {version}, newer than this huntbench reads "
             f"(up to {schema.current_version()}); upgrade huntbench to open it"
         )
+    if readonly and version < schema.current_version():
+        raise CaseError(
+            f"case file {target} has schema version {version}, older than this huntbench's "
+            f"{schema.current_version()}; run a command that writes (case tag, case note) once to upgrade it"
+        )
+    return app_id, version
+
+
+def _prepare(conn: sqlite3.Connection, target: Path, is_new: bool, name: str | None) -> None:
+    """Check the file is ours, upgrade its schema if needed, switch on WAL."""
+    app_id, version = _check_identity(conn, target)
     conn.execute("PRAGMA foreign_keys = ON")
     if version < schema.current_version() or app_id != schema.APPLICATION_ID:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            app_id, version = _identity(conn)  # another process may have created it meanwhile
+            app_id, version = _check_identity(conn, target)  # another process may have created it meanwhile
             if app_id != schema.APPLICATION_ID:
-                if not _empty(conn):
-                    raise CaseError(f"{target} is a SQLite database but not a huntbench case file; refusing to touch it")
                 conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID:d}")
                 version = 0
             if version < schema.current_version():

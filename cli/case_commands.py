@@ -20,8 +20,9 @@ from casefile.identity import SOURCE_KINDS
 from casefile.ingest import parse_results
 from casefile.tags import normalise_tags
 from casefile.values import clean_source
-from cli.output import echo
+from cli.output import TerminalWriter, echo, echo_json, message, stdout_is_terminal
 from collectors.interface import HuntbenchError, Language, SourceKind
+from tui.escape import clip, visible
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
@@ -41,8 +42,10 @@ def _case_path(ctx: click.Context, given: str | None) -> Path:
     return resolve_case_path(given)
 
 
-def _open(ctx: click.Context, given: str | None, *, create: bool = False) -> Case:
-    return open_case(_case_path(ctx, given), create=create)
+def _open(ctx: click.Context, given: str | None, *, create: bool = False, readonly: bool = False) -> Case:
+    """The case file; ``readonly`` for commands that only read, which then never write to
+    it nor leave files beside it (another user's ``case list`` must not lock its owner out)."""
+    return open_case(_case_path(ctx, given), create=create, readonly=readonly)
 
 
 @click.group()
@@ -73,8 +76,8 @@ def case_tag(ctx, case_path, tags, note, hunt_key, hunt_dirs, query, source, sou
     name, data = _read_input(from_json)
     parsed = parse_results(data, name)
     if parsed.invalid_utf8_bytes:
-        click.echo(f"warning: {name}: {parsed.invalid_utf8_bytes} bytes are not UTF-8; kept exactly in the "
-                   "stored rows (as \\udcXX escapes), shown as U+FFFD", err=True)
+        message("warning", f"{name}: {parsed.invalid_utf8_bytes} bytes are not UTF-8; kept exactly in the "
+                "stored rows (as \\udcXX escapes), shown as U+FFFD")
     hunt_uuid, hunt_name, mitre = _hunt(hunt_key, hunt_dirs)
     kind = source_kind or _guess_kind(source, parsed.results)
     described = clean_source(source) if source else f"json: {name}"
@@ -93,7 +96,7 @@ def case_tag(ctx, case_path, tags, note, hunt_key, hunt_dirs, query, source, sou
             )
             created += outcome.created
             updated += outcome.updated
-    echo(f"case {path}: {created} findings created, {updated} updated")
+    echo(f"case {visible(path)}: {created} findings created, {updated} updated")
 
 
 def _read_input(from_json: str) -> tuple[str, bytes]:
@@ -133,7 +136,7 @@ def _hunt(key: str | None, hunt_dirs) -> tuple[str | None, str | None, list[str]
         found = library.find(key)
     except (KeyError, ValueError) as exc:
         if _UUID.match(key.strip()):
-            click.echo(f"warning: hunt {key} is not in the hunt library; recorded by uuid only", err=True)
+            message("warning", f"hunt {key} is not in the hunt library; recorded by uuid only")
             return key.strip().lower(), None, []
         reason = exc.args[0] if exc.args else "not found"
         raise HuntbenchError(f"--hunt {key}: {reason}") from None
@@ -151,7 +154,7 @@ def case_untag(ctx, case_path, finding_id, tags) -> None:
         fid = opened.resolve_id(finding_id)
         for tag in tags:
             removed = opened.untag(fid, tag)
-            echo(f"{fid}: {'removed' if removed else 'did not have'} tag {tag}")
+            echo(f"{fid}: {'removed' if removed else 'did not have'} tag {visible(tag)}")
 
 
 @case.command("note")
@@ -180,17 +183,15 @@ def case_note(ctx, case_path, finding_id, text) -> None:
 @click.pass_context
 def case_list(ctx, case_path, tag, search, limit, fmt) -> None:
     """List findings, most recently changed first."""
-    from tui.escape import clip, visible
-
-    with _open(ctx, case_path) as opened:
+    with _open(ctx, case_path, readonly=True) as opened:
         found = opened.findings(tag=tag, search=search, limit=limit)
         if fmt == "json":
-            echo(json.dumps([_finding_json(f) for f in found], ensure_ascii=False))
+            echo_json([_finding_json(f) for f in found])
             return
-        click.echo(f"case {opened.path}", err=True)
+        click.echo(f"case {visible(opened.path)}", err=True)
         for f in found:
-            echo(f"{f.id}  {','.join(f.tags) or '-':<24}  {clip(visible(', '.join(f.hosts) or '-'), 30):<30}  "
-                 f"{f.first_seen or '-':<24}  {clip(visible(_query_label(f)), 60)}  {clip(visible(f.summary), 100)}")
+            echo(f"{f.id}  {visible(','.join(f.tags) or '-'):<24}  {clip(visible(', '.join(f.hosts) or '-'), 30):<30}  "
+                 f"{visible(f.first_seen or '-'):<24}  {clip(visible(_query_label(f)), 60)}  {clip(visible(f.summary), 100)}")
         click.echo(f"{len(found)} findings", err=True)
 
 
@@ -218,37 +219,36 @@ def _finding_json(f) -> dict[str, Any]:
 @click.pass_context
 def case_show(ctx, case_path, finding_id, fmt) -> None:
     """Show one finding (ID or a unique prefix): tags, notes, full row, history."""
-    from tui.escape import visible
-
-    with _open(ctx, case_path) as opened:
+    with _open(ctx, case_path, readonly=True) as opened:
         f = opened.finding(opened.resolve_id(finding_id))
         history = opened.history(f.id)
     if fmt == "json":
         out = _finding_json(f)
         out["history"] = [{"at": h.at, "who": h.who, "action": h.action, "detail": h.detail} for h in history]
-        echo(json.dumps(out, ensure_ascii=False))
+        echo_json(out)
         return
     v = visible
+    # Every field of a finding came from data or a hunt file (MITRE ids included): escaped.
     lines = [
-        f"finding {f.id}", f"tags: {', '.join(f.tags) or '-'}",
-        f"hunt: {v(f.hunt_name or '-')} ({f.hunt_uuid or 'no uuid'})  mitre: {', '.join(f.mitre) or '-'}",
-        f"query: {v(_query_label(f))} ({v(f.query if f.query is not None else '-')})  source: {f.source_kind} {v(f.source)}",
+        f"finding {f.id}", f"tags: {v(', '.join(f.tags) or '-')}",
+        f"hunt: {v(f.hunt_name or '-')} ({v(f.hunt_uuid or 'no uuid')})  mitre: {v(', '.join(f.mitre) or '-')}",
+        f"query: {v(_query_label(f))} ({v(f.query if f.query is not None else '-')})  source: {v(f.source_kind)} {v(f.source)}",
         f"hosts: {v(', '.join(f.hosts) or '-')}  agents: {v(', '.join(f.agents) or '-')}",
         f"pivot path: {v(f.pivot_path or '-')}",
-        f"first seen: {f.first_seen or '-'}  last seen: {f.last_seen or '-'}"
+        f"first seen: {v(f.first_seen or '-')}  last seen: {v(f.last_seen or '-')}"
         + (f" ({v(f.time_desc)})" if f.time_desc else ""),
-        f"id from: {'the identifying fields ' + ', '.join(f.id_fields) if f.id_basis == 'fields' else 'the whole row (no identifying field)'}",
+        f"id from: {'the identifying fields ' + v(', '.join(f.id_fields)) if f.id_basis == 'fields' else 'the whole row (no identifying field)'}",
         f"tagged: {f.created} by {v(f.created_by or '-')}  updated: {f.updated}",
     ]
     if f.params:
-        lines.append("pivot parameters: " + ", ".join(f"{k}={v(val)}" for k, val in f.params.items()))
+        lines.append("pivot parameters: " + ", ".join(f"{v(k)}={v(val)}" for k, val in f.params.items()))
     lines.append("row:")
     lines += [f"  {v(k)}: {v(val)}" for k, val in f.row.items()]
     if f.notes:
         lines.append("notes:")
         lines += [f"  {n.created} {v(n.author)}: {v(n.text, keep_newlines=True)}" for n in f.notes]
     lines.append("history:")
-    lines += [f"  {h.at} {v(h.who)} {h.action} {v(json.dumps(h.detail, ensure_ascii=False))}" for h in history]
+    lines += [f"  {h.at} {v(h.who)} {v(h.action)} {v(json.dumps(h.detail, ensure_ascii=False))}" for h in history]
     echo("\n".join(lines))
 
 
@@ -258,15 +258,13 @@ def case_show(ctx, case_path, finding_id, fmt) -> None:
 @click.pass_context
 def case_info(ctx, case_path, name) -> None:
     """Which case file is open, its schema and tool version, and counts."""
-    from tui.escape import visible
-
-    with _open(ctx, case_path, create=bool(name)) as opened:
+    with _open(ctx, case_path, create=bool(name), readonly=not name) as opened:
         if name:
             opened.set_name(name)
         info = opened.info()
     counts = info["counts"]
     lines = [
-        f"case file: {info['path']}",
+        f"case file: {visible(info['path'])}",
         f"name: {visible(info.get('name', '-'))}",
         f"created: {info.get('created', '-')} by {visible(info.get('created_by', '-'))} "
         f"(huntbench {info.get('tool_version', '?')})",
@@ -274,7 +272,7 @@ def case_info(ctx, case_path, name) -> None:
         f"findings: {counts['findings']}  tags: {counts['tags']}  notes: {counts['notes']}  audit entries: {counts['audit']}",
     ]
     if info["tags"]:
-        lines.append("by tag: " + ", ".join(f"{t} {n}" for t, n in info["tags"].items()))
+        lines.append("by tag: " + ", ".join(f"{visible(t)} {n}" for t, n in info["tags"].items()))
     echo("\n".join(lines))
 
 
@@ -287,9 +285,12 @@ def case_info(ctx, case_path, name) -> None:
 @click.pass_context
 def case_export(ctx, case_path, out, tags, fmt, raw) -> None:
     """Export tagged findings: CSV (Timesketch-ready, formulas neutralised) or JSONL."""
-    with _open(ctx, case_path) as opened:
+    with _open(ctx, case_path, readonly=True) as opened:
         try:
-            count = opened.export(out, fmt=fmt, tags=list(tags), raw=raw)
+            target: Any = out
+            if out == "-" and stdout_is_terminal():  # a terminal gets the export escaped
+                target = TerminalWriter(sys.stdout, json_lines=fmt == "jsonl")
+            count = opened.export(target, fmt=fmt, tags=list(tags), raw=raw)
             untagged = opened.count_untagged()
             sys.stdout.flush()
         except BrokenPipeError:  # `--out - | head`: the reader had enough
@@ -297,4 +298,4 @@ def case_export(ctx, case_path, out, tags, fmt, raw) -> None:
             raise SystemExit(0) from None
         where = "stdout" if out == "-" else str(Path(out).expanduser().absolute())
         left_out = f" ({untagged} untagged finding{'s' if untagged != 1 else ''} left out)" if untagged else ""
-        click.echo(f"case {opened.path}: {count} findings exported to {where}{left_out}", err=True)
+        click.echo(f"case {visible(opened.path)}: {count} findings exported to {visible(where)}{left_out}", err=True)

@@ -59,14 +59,16 @@ def check(hunt_key, hunt_dirs, **kwargs) -> None:
     """Is the cluster reachable, who am I, has it ES|QL, do the hunt's indices exist and
     hold events in its time window? One line per check; exit 1 if any fails."""
     from collectors.elastic.check import run_checks
+    from tui.escape import visible
 
     hunt = _hunt(hunt_key, hunt_dirs)
     source = _source(kwargs)
     s = source.settings
     origins = ", ".join(f"{k} from {v}" for k, v in s.origins.items() if k in ("url", "cloud_id"))
-    click.echo(f"cluster: {s.target} ({origins}; {s.credential_label})")
-    click.echo(f"hunt: {hunt.name}")
-    checks = run_checks(source, hunt, emit=lambda c: click.echo(c.line()))
+    # What the cluster answers (index names, versions, reasons) is shown escaped.
+    click.echo(visible(f"cluster: {s.target} ({origins}; {s.credential_label})"))
+    click.echo(f"hunt: {visible(hunt.name)}")
+    checks = run_checks(source, hunt, emit=lambda c: click.echo(visible(c.line())))
     failed = [c for c in checks if not c.ok]
     click.echo(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
     if failed:
@@ -83,18 +85,20 @@ def check(hunt_key, hunt_dirs, **kwargs) -> None:
 def export_events(hunt_key, out: Path, since, hunt_dirs, **kwargs) -> None:
     """Write the raw events HUNT reads (its FROM patterns, its time window) to NDJSON in
     --out, one file per index or data stream, for offline hunting with --data OUT."""
+    from cli.output import message
     from collectors.elastic.export import export_events as run_export
+    from tui.escape import visible
 
     hunt = _hunt(hunt_key, hunt_dirs)
     source = _source(kwargs)
-    results = run_export(source, hunt, out, since=since, progress=lambda t: click.echo(t, err=True))
+    results = run_export(source, hunt, out, since=since, progress=lambda t: click.echo(visible(t), err=True))
     total = 0
     for r in results:
         total += r.events
-        click.echo(f"{r.path}: {r.events:,} events in {r.pages} page{'s' if r.pages != 1 else ''}")
+        click.echo(visible(f"{r.path}: {r.events:,} events in {r.pages} page{'s' if r.pages != 1 else ''}"))
         for note in r.notes:
-            click.echo(f"warning: {r.name}: {note}", err=True)
+            message("warning", f"{r.name}: {note}")
     maps = "".join(f" --mapping {r.name}={r.mapping}" for r in results if r.mapping)
-    click.echo(f"{total:,} events from {len(results)} index(es) written to {out}; "
-               f"hunt them offline with: huntbench hunt run {hunt.uuid} --data {out}{maps}")
+    click.echo(visible(f"{total:,} events from {len(results)} index(es) written to {out}; "
+                       f"hunt them offline with: huntbench hunt run {hunt.uuid} --data {out}{maps}"))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import click
 
 from cli.options import parse_params, source_from, source_options
-from cli.output import echo, emit_warnings, format_result, json_text
+from cli.output import echo, echo_json, emit_warnings, format_result, message, stdout_is_terminal
 from collectors.interface import HuntbenchError, Language, SourceError
 from hunts import Hunt, load_library
 
@@ -25,7 +24,7 @@ def hunts_option(func):
 def find_hunt(key: str | None, hunt_dirs) -> Hunt:
     library = load_library(hunt_dirs)
     for problem in library.problems:
-        click.echo(f"warning: skipped {problem}", err=True)
+        message("warning", f"skipped {problem}")
     if key is None:
         return library.default
     try:
@@ -48,18 +47,19 @@ def hunt_list(hunt_dirs, fmt: str) -> None:
     """List the bundled hunts, your hunts folder's, and those under --hunts."""
     library = load_library(hunt_dirs)
     for problem in library.problems:
-        click.echo(f"warning: skipped {problem}", err=True)
+        message("warning", f"skipped {problem}")
     if fmt == "json":
-        echo(json.dumps([h.to_summary() for h in library.hunts], indent=2, ensure_ascii=False))
+        echo_json([h.to_summary() for h in library.hunts], indent=2)
         return
     from tui.escape import visible
 
+    # Every field of a hunt file is data (a hunts folder can come from anywhere): escaped.
     for h in sorted(library.hunts, key=lambda h: (not h.bundled, h.name.lower())):
         langs = ",".join(
             q.language if q.supported else f"{q.language}(unsupported)" for q in h.queries
         )
         mitre = ",".join(h.mitre) or "-"
-        echo(f"{h.uuid}  {visible(h.name)}  [{mitre}]  {langs}")
+        echo(f"{visible(h.uuid)}  {visible(h.name)}  [{visible(mitre)}]  {visible(langs)}")
     echo(f"{len(library.hunts)} hunts" + (f", {len(library.problems)} skipped" if library.problems else ""))
 
 
@@ -71,17 +71,20 @@ def hunt_show(key: str, hunt_dirs) -> None:
     from tui.escape import visible
 
     h = find_hunt(key, hunt_dirs)
-    out = [f"{visible(h.name)}", f"uuid: {h.uuid}", f"path: {h.path}",
-           f"mitre: {', '.join(h.mitre) or '-'}", f"integration: {', '.join(h.integration) or '-'}",
+    out = [f"{visible(h.name)}", f"uuid: {visible(h.uuid)}", f"path: {visible(h.path)}",
+           f"mitre: {visible(', '.join(h.mitre) or '-')}",
+           f"integration: {visible(', '.join(h.integration) or '-')}",
            "", textwrap.fill(visible(h.description), 88)]
     if h.notes:
         out += ["", "notes:"] + [textwrap.fill(visible(n), 88, initial_indent="  - ", subsequent_indent="    ") for n in h.notes]
     for q in h.queries:
         support = "" if q.supported else " (not supported)"
-        out += ["", f"query {q.index} [{q.language}{support}]:", textwrap.indent(visible(q.text, keep_newlines=True), "  ")]
+        out += ["", f"query {q.index} [{visible(q.language)}{support}]:",
+                textwrap.indent(visible(q.text, keep_newlines=True), "  ")]
     for p in h.pivots:
         binds = ", ".join(f"?{k} <- {v}" for k, v in p.params.items())
-        out += ["", f"pivot {p.id}: {p.label}", f"  from {', '.join(p.sources)}; {binds}"]
+        out += ["", f"pivot {visible(p.id)}: {visible(p.label)}",
+                f"  from {visible(', '.join(p.sources))}; {visible(binds)}"]
     echo("\n".join(out))
 
 
@@ -96,8 +99,11 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
     With --format json: a list with one object per query, {"query": N, "language":
     "ES|QL", "columns": .., "values": ..}.
     """
+    from tui.escape import visible
+
     h = find_hunt(key, hunt_dirs)
     source = source_from(source_kwargs)
+    terminal = stdout_is_terminal()
     outputs: list[Any] = []
     for q in h.esql_queries:
         result = source.run(q.text)
@@ -105,12 +111,15 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
         if fmt == "json":
             outputs.append({"query": q.index, "language": q.language, **result.to_json()})
         else:
-            outputs.append(f"# query {q.index}: {q.title}\n{format_result(result, fmt)}")
+            outputs.append(f"# query {q.index}: {visible(q.title)}\n{format_result(result, fmt, terminal=terminal)}")
     skipped = [q for q in h.queries if q.language != Language.ESQL]
     for q in skipped:
         hint = " (run it with: huntbench scan)" if q.supported else " (not supported)"
-        click.echo(f"note: query {q.index} is {q.language}{hint}", err=True)
-    echo(json_text(outputs) if fmt == "json" else "\n\n".join(outputs))
+        message("note", f"query {q.index} is {q.language}{hint}")
+    if fmt == "json":
+        echo_json(outputs)
+    else:
+        echo("\n\n".join(outputs))
 
 
 @click.command()
@@ -134,4 +143,4 @@ def esql(query: str, params, fmt: str, **source_kwargs) -> None:
     source = source_from(source_kwargs)
     result = source.run(query, parse_params(params))
     emit_warnings(result.warnings)
-    echo(format_result(result, fmt))
+    echo(format_result(result, fmt, terminal=stdout_is_terminal()))

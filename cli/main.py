@@ -46,7 +46,13 @@ class LazyGroup(click.Group):
 @click.option("--hunt", "hunt_key", metavar="UUID|NAME", help="Hunt to open (default: DPKG/RPM persistence).")
 @click.option("--hunts", "hunt_dirs", multiple=True, metavar="DIR", help="More hunting TOML folders (repeatable).")
 @click.option("--case", "case_path", metavar="PATH", envvar="HUNTBENCH_CASE", help="Case file (default ./huntbench-case.db).")
-@click.option("--now", metavar="TIMESTAMP", help="What now() is offline (ISO-8601).")
+@click.option("--now", metavar="TIMESTAMP",
+              help="What now() is in every pane (ISO-8601): ES|QL offline, and the Local scan's 'now'.")
+@click.option("--root", "scan_root", metavar="DIR", type=click.Path(exists=True, file_okay=False, dir_okay=True),
+              help="Local scan pane: read a mounted image at DIR instead of this host (built-in tables). "
+                   "With --sample the default is the sample image; --root / scans this host.")
+@click.option("--osquery-backend", type=click.Choice(["auto", "osqueryi", "socket", "builtin"]), default="builtin",
+              show_default=True, help="How the Local scan pane runs osquery SQL (--root needs builtin).")
 @click.version_option(package_name="huntbench")
 @click.pass_context
 def cli(ctx: click.Context, **options) -> None:
@@ -69,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="huntbench", standalone_mode=False)
     except HuntbenchError as exc:
-        click.echo(f"error: {exc}", err=True)
+        from cli.output import message
+
+        message("error", exc)  # escaped: errors quote queries, paths and servers
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from cli.hunt_commands import find_hunt, hunts_option
-from cli.output import echo, format_result, json_text
+from cli.output import echo, echo_json, format_result, message, stdout_is_terminal
 from collectors.interface import HuntbenchError
 
 FORMATS = click.Choice(["table", "json", "csv", "tsv", "txt"])
@@ -35,6 +35,9 @@ def osquery_options(func):
                           "/opt/orbit/orbit-osquery.em)."),
         click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
                      help="Seconds before a query is given up."),
+        click.option("--now", metavar="TIMESTAMP",
+                     help="What SQLite's 'now' and the time table read (ISO-8601; built-in tables), "
+                          "e.g. the moment an image was taken."),
         click.option("--format", "fmt", type=FORMATS, default="table", show_default=True),
     ]
     for option in reversed(options):
@@ -42,30 +45,34 @@ def osquery_options(func):
     return func
 
 
-def _run(sql: str, root, backend: str, socket, timeout: float):
-    from collectors.sources import open_scan
+def _run(sql: str, root, backend: str, socket, timeout: float, now: str | None = None):
+    from collectors.sources import open_scan, parse_now
 
-    result = open_scan(backend=backend, root=root, socket=socket, timeout=timeout).run(sql)
+    result = open_scan(backend=backend, root=root, socket=socket, timeout=timeout,
+                       now=parse_now(now)).run(sql)
     for notice in result.notices:
-        click.echo(f"note: {notice}", err=True)
+        message("note", notice)
     return result
 
 
 def _render(result, fmt: str) -> str:
-    return format_result(result, "txt" if fmt == "table" else fmt)
+    return format_result(result, "txt" if fmt == "table" else fmt, terminal=stdout_is_terminal())
 
 
 @click.command()
 @click.argument("hunt_key", metavar="[HUNT]", required=False)
 @hunts_option
 @osquery_options
-def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: float, fmt: str) -> None:
+def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: float, now: str | None,
+         fmt: str) -> None:
     """Run a hunt's osquery SQL (default hunt: DPKG/RPM persistence) on this host or --root DIR.
 
     With --format json, one osquery query prints one object {"query": N, "language":
     "osquery SQL", "columns", "values"} (what `case tag --from-json` reads); several print
     a list of them, like hunt run.
     """
+    from tui.escape import visible
+
     hunt = find_hunt(hunt_key, hunt_dirs)
     queries = hunt.osquery_queries
     if not queries:
@@ -73,17 +80,17 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
     outputs: list[Any] = []
     backend_used = None
     for query in queries:
-        result = _run(query.text, root, backend, socket, timeout)
+        result = _run(query.text, root, backend, socket, timeout, now)
         backend_used = result.backend
         if fmt == "json":
             outputs.append({"query": query.index, "language": query.language, **result.to_json()})
         elif len(queries) == 1:
             outputs.append(_render(result, fmt))
         else:
-            outputs.append(f"# query {query.index}: {query.title}\n{_render(result, fmt)}")
-    click.echo(f"note: answered by {backend_used}" + (f" on --root {root}" if root else ""), err=True)
+            outputs.append(f"# query {query.index}: {visible(query.title)}\n{_render(result, fmt)}")
+    message("note", f"answered by {backend_used}" + (f" on --root {root}" if root else ""))
     if fmt == "json":
-        echo(json_text(outputs[0] if len(outputs) == 1 else outputs))
+        echo_json(outputs[0] if len(outputs) == 1 else outputs)
     else:
         echo("\n\n".join(outputs))
 
@@ -91,7 +98,7 @@ def scan(hunt_key: str | None, hunt_dirs, root, backend: str, socket, timeout: f
 @click.command()
 @click.argument("sql")
 @osquery_options
-def osquery(sql: str, root, backend: str, socket, timeout: float, fmt: str) -> None:
+def osquery(sql: str, root, backend: str, socket, timeout: float, now: str | None, fmt: str) -> None:
     """Run one osquery SQL statement on this host or --root DIR.
 
     SQL may be @FILE to read it from a file, or - for standard input. With --format json
@@ -105,5 +112,5 @@ def osquery(sql: str, root, backend: str, socket, timeout: float, fmt: str) -> N
             sql = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise HuntbenchError(f"{path}: cannot read SQL file ({exc.strerror or exc})") from None
-    result = _run(sql, root, backend, socket, timeout)
+    result = _run(sql, root, backend, socket, timeout, now)
     echo(_render(result, fmt))

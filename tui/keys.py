@@ -33,7 +33,7 @@ class Key:
 
 
 WORKBENCH_KEYS: tuple[Key, ...] = (
-    Key("enter", "pivot", "Pivot", "Follow the selected cell: the hunt's declared pivot, else events where this field equals this value", "pane", show=True, display="⏎"),
+    Key("enter", "pivot", "Pivot", "Follow the selected cell: the hunt's declared pivot, else events where this field equals this value (on a Local scan row: the fleet agents that wrote that file name)", "pane", show=True, display="⏎"),
     Key("escape", "back", "Back", "Cancel the running query, else clear the filter, else go back one pivot step (selection restored)", "pane", show=True, display="esc"),
     Key("ctrl+c", "cancel", "Cancel", "Cancel the running query of this pane (also on the cluster)", "pane", priority=True),
     Key("t", "tag", "Tag", "Add a tag to the selected row, or the rows marked with space (in the Case pane: to the finding)", "case", show=True),
@@ -54,6 +54,8 @@ WORKBENCH_KEYS: tuple[Key, ...] = (
     Key("Y", "copy_row", "Copy row", "Copy the selected row as JSON to the terminal clipboard (OSC 52)", "pane", display="Y"),
     Key("v", "edit_query", "Query", "Show and edit this pane's query, re-run it (ctrl+r in the editor)", "query"),
     Key("R", "rerun", "Re-run", "Run this pane's query again", "query", display="R"),
+    Key("m", "show_script", "Script", "On a Local scan row that is a maintainer script: show its content (first 64 KiB, escaped)", "pane"),
+    Key("full_stop", "show_dotfiles", "Dotfiles", "In the Local scan pane: list the dotfiles its LIKE patterns skip (same query with directory = ...)", "pane", display="."),
     Key("h", "pick_hunt", "Hunts", "Pick another hunt (name, MITRE, description and notes)", "hunt"),
     Key("i", "hunt_info", "Hunt info", "Show the open hunt's description, notes and MITRE ids", "hunt"),
     Key("question_mark", "help", "Help", "List every key", "app", show=True, display="?"),

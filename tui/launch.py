@@ -58,13 +58,48 @@ def build_app(**options: Any) -> HuntbenchApp:
 
     if library.problems:
         notices.append(f"{len(library.problems)} hunt file(s) skipped: {library.problems[0]}")
+    scan = local_scan_options(options)
     app = HuntbenchApp(source=source, library=library, hunt=hunt, case_path=options.get("case_path"),
-                       startup_notice="; ".join(notices) or None)
+                       startup_notice="; ".join(notices) or None, osquery_backend=scan["backend"],
+                       scan_root=scan["root"], scan_now=scan["now"], scan_label=scan["label"])
     warnings.app = app
     return app
 
 
+def local_scan_options(options: dict[str, Any]) -> dict[str, Any]:
+    """What the Local scan pane reads, and as of when.
+
+    ``--root DIR`` names an image (``/`` is this host); with ``--sample`` and no ``--root``,
+    the bundled sample image of web-03, as of the sample's capture time. ``--now`` is the
+    scan's clock too; without it, the real clock (the sample image: its capture time).
+    """
+    from collectors.sources import parse_now
+    from tui.local_scan import scan_label
+
+    backend = options.get("osquery_backend") or "builtin"
+    root = options.get("scan_root")
+    now = parse_now(options.get("now"))
+    sample = False
+    if root is None and options.get("sample"):
+        import sample_data
+        from sample_data.image import sample_image
+
+        try:
+            root = str(sample_image())
+        except OSError as exc:
+            raise HuntbenchError(f"sample image: cannot write it to the cache folder ({exc.strerror or exc})") from None
+        sample = True
+        now = now or sample_data.capture_time()
+    if root is not None and str(root).rstrip("/") == "":
+        root = None
+    if root is not None and backend in ("osqueryi", "socket"):
+        raise HuntbenchError(f"--root works only with --osquery-backend builtin, not {backend}")
+    return {"backend": backend, "root": root, "now": now, "label": scan_label(root, sample)}
+
+
 def launch(**options: Any) -> None:
     """Open the workbench; returns when the user quits."""
+    from tui.shutdown import run_until_quit
+
     app = build_app(**options)
-    app.run()
+    run_until_quit(app)  # q ends the process even while a worker hangs on the network

@@ -29,6 +29,9 @@ PREFERRED_COLUMNS = ("process.command_line", "file.name", "filename", "agent.id"
 # agent.id would scroll the row's first columns out of sight.
 LEAD_COLUMNS = ("agent.id", "host.name")
 
+CASE_LANGUAGE = "case"
+"""The Case pane's view language: its rows are the case file's findings, not a query's."""
+
 _ids = itertools.count(1)
 
 
@@ -152,8 +155,8 @@ class View:
             return rows
         col = names.index(column)
         values = self.result.values
-        freq = Counter(_hashable(values[i][col]) for i in rows)
-        return sorted(rows, key=lambda i: freq[_hashable(values[i][col])])
+        freq = Counter(hashable(values[i][col]) for i in rows)
+        return sorted(rows, key=lambda i: freq[hashable(values[i][col])])
 
     def rare_basis(self) -> str | None:
         """What rare-first orders by, for the status line."""
@@ -215,7 +218,8 @@ class View:
         return " · ".join(parts)
 
 
-def _hashable(value: Any) -> Any:
+def hashable(value: Any) -> Any:
+    """Multi-valued cells are lists; to count or compare them as set members they become tuples."""
     return tuple(value) if isinstance(value, list) else value
 
 

@@ -171,7 +171,7 @@ class ResultPane(Vertical):
             self._ticker = self.set_interval(0.2, self._tick)
         # The table keeps the previous picture for LOADING_DELAY: a fast pivot then costs
         # one redraw, not two, and a slow one gets the empty table and spinner.
-        self._draw_status()
+        self.draw_status()
         generation = view.generation
         self.set_timer(LOADING_DELAY, lambda: self._loading_frame(view, generation))
         self._work(view, view.generation, token)
@@ -224,7 +224,7 @@ class ResultPane(Vertical):
     def on_query_progress(self, message: QueryProgress) -> None:
         if message.pane is self and message.generation == message.view.generation:
             message.view.progress = message.text
-            self._draw_status()
+            self.draw_status()
 
     def on_query_finished(self, message: QueryFinished) -> None:
         if message.pane is self:
@@ -258,7 +258,7 @@ class ResultPane(Vertical):
             if started is not None:
                 elapsed = time.perf_counter() - started
                 self.view.elapsed_running = elapsed
-            self._draw_status()
+            self.draw_status()
 
     # ------------------------------------------------------------------ stack
     def push(self, view: View) -> None:
@@ -337,7 +337,7 @@ class ResultPane(Vertical):
             if table.row_count:
                 table.move_cursor(row=min(row, table.row_count - 1),
                                   column=max(1, min(col, len(view.columns))), animate=False)
-        self._draw_status()
+        self.draw_status()
 
     def reorder(self, change: Callable[[View], None]) -> None:
         """Apply a filter/sort change and redraw with the same row still under the cursor."""
@@ -365,7 +365,7 @@ class ResultPane(Vertical):
                 except Exception:  # the table was redrawn meanwhile
                     return
 
-    def _draw_status(self) -> None:
+    def draw_status(self) -> None:
         if not self.is_mounted:
             return
         status = self.query_one(".pane-status", Static)

@@ -50,9 +50,11 @@ def find_window(query: str | None, language: str = "ES|QL") -> Window | None:
     return Window(match.group(1), int(match.group(2)), match.group(3).lower())
 
 
-def carry_window(pivot_query: str, from_query: str | None) -> str:
-    """``pivot_query`` with the time condition of the view it is taken from (if it has one)."""
-    window = find_window(from_query)
+def carry_window(pivot_query: str, from_query: str | None, language: str = "ES|QL") -> str:
+    """``pivot_query`` with the time condition of the view it is taken from (if it has one);
+    from the local scan (``language`` osquery SQL) its ``mtime`` window becomes the same
+    span of ``@timestamp``."""
+    window = find_window(from_query, language)
     if window is None:
         return pivot_query
     if _ESQL_WINDOW.search(pivot_query):

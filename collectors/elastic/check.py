@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 from collectors.result import HuntbenchError
 
-from .source import ElasticSource
+from .source import ElasticSource, answer_body, index_names
 
 _WINDOW = re.compile(r"@timestamp\s*>=?\s*now\(\)\s*-\s*(\d+)\s*([a-z]+)", re.IGNORECASE)
 MIN_ESQL = (8, 11)
@@ -57,7 +57,7 @@ def run_checks(source: ElasticSource, hunt=None, emit: Callable[[Check], None] |
     cluster = source.cluster
     s = cluster.settings
     try:
-        info = cluster.call("connection check", cluster.client.info).body
+        info = answer_body(cluster.call("connection check", cluster.client.info).body, s.target, "connection check")
     except HuntbenchError as exc:
         text = str(exc)
         if text.startswith("401"):
@@ -69,14 +69,17 @@ def run_checks(source: ElasticSource, hunt=None, emit: Callable[[Check], None] |
             add(Check("reachable", False, text, _connect_hint(text)))
             return checks
         info = {"version": {}}  # reachable, but the user may not read cluster info
-    version = info.get("version", {}) or {}
+    version = info.get("version") or {}
+    if not isinstance(version, Mapping):
+        version = {}
     if version:
         add(Check("reachable", True, f"{s.target}: cluster {info.get('cluster_name', '?')}, "
                                      f"Elasticsearch {version.get('number', '?')}"))
     else:
         add(Check("reachable", True, f"{s.target} answered (this user may not read the cluster's info)"))
     try:
-        who = cluster.call("authentication check", cluster.client.security.authenticate).body
+        who = answer_body(cluster.call("authentication check", cluster.client.security.authenticate).body,
+                          s.target, "authentication check")
         how = who.get("api_key", {}).get("name") if who.get("api_key") else None
         realm = (who.get("authentication_realm") or {}).get("name", "?")
         detail = f"as {who.get('username', '?')}" + (f" with API key {how!r}" if how else f" (realm {realm})")
@@ -106,8 +109,7 @@ def run_checks(source: ElasticSource, hunt=None, emit: Callable[[Check], None] |
         label = f"query {q.index} FROM {', '.join(patterns)}"
         try:
             resolved = cluster.call("index lookup", cluster.client.indices.resolve_index, name=",".join(patterns)).body
-            names = [i["name"] for i in resolved.get("indices", []) + resolved.get("data_streams", [])
-                     + resolved.get("aliases", []) if not i["name"].startswith(".ds-")]
+            names = index_names(resolved, s.target)
         except HuntbenchError as exc:
             add(Check(f"{label} indices", False, str(exc), "the user needs view_index_metadata on these indices"))
             continue

@@ -21,6 +21,7 @@ from elasticsearch import ApiError, Elasticsearch, ElasticsearchWarning
 
 from collectors.result import Cancelled, SourceError
 
+from .deadline import DeadlineNode
 from .errors import RETRYABLE_STATUS, translate
 from .settings import ClusterSettings
 
@@ -42,6 +43,7 @@ def build_client(settings: ClusterSettings, warn: Notify | None = stderr_warning
         "max_retries": 0,
         "retry_on_status": (),
         "retry_on_timeout": False,
+        "node_class": DeadlineNode,  # request_timeout is a total deadline, not a gap between bytes
     }
     if settings.url:
         kwargs["hosts"] = [settings.url]

@@ -22,6 +22,7 @@ from elasticsearch import ApiError, UnsupportedProductError
 
 from collectors.result import HuntbenchError, QueryError, SourceError
 
+from .deadline import DeadlineExceeded
 from .settings import ENV_REQUEST_TIMEOUT, ClusterSettings
 
 RETRYABLE_STATUS = {429: "429 Too Many Requests", 503: "503 Service Unavailable"}
@@ -84,6 +85,11 @@ def translate(exc: BaseException, settings: ClusterSettings, *, query: str | Non
         return SourceError(f"{target} answered, but it is not Elasticsearch (no X-Elastic-Product header); check the URL")
     if isinstance(exc, ApiError):
         return _api_error(exc, settings, query)
+    if isinstance(exc, DeadlineExceeded):  # the timeout bounds the whole answer, not a gap between bytes
+        return SourceError(
+            f"no answer from {target} within {exc.seconds:g} s (request timeout) during the {what}, counting the "
+            f"whole answer; raise it with {ENV_REQUEST_TIMEOUT}=SECONDS or request_timeout in the profile"
+        )
     if isinstance(exc, elastic_transport.ConnectionTimeout):
         return SourceError(
             f"no answer from {target} within {settings.request_timeout:g} s (request timeout) "

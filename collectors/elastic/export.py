@@ -28,7 +28,7 @@ from typing import Any, Callable
 from collectors.result import HuntbenchError
 
 from .check import hunt_window
-from .source import ElasticSource
+from .source import ElasticSource, index_names
 
 PAGE = 10_000
 _SINCE = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d|w)\s*$")
@@ -109,8 +109,7 @@ def export_events(source: ElasticSource, hunt, out: Path, *, since: str | None =
         raise HuntbenchError(f"hunt {hunt.name!r} has no ES|QL query with a FROM to export")
     cluster = source.cluster
     resolved = cluster.call("index lookup", cluster.client.indices.resolve_index, name=",".join(patterns)).body
-    names = sorted({i["name"] for i in resolved.get("indices", []) + resolved.get("data_streams", [])
-                    if not i["name"].startswith(".ds-")})
+    names = sorted(set(index_names(resolved, cluster.settings.target, aliases=False)))
     if not names:
         raise HuntbenchError(f"no index or data stream on {cluster.settings.target} matches {', '.join(patterns)}")
     out.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ Config file format::
     api_key = "base64-encoded id:key"     # or username = ".." + password = ".."
     ca_certs = "~/certs/prod-ca.pem"
     insecure = false
-    request_timeout = 30                  # seconds, one HTTP request
+    request_timeout = 30                  # seconds, one HTTP request (the whole answer)
     query_timeout = 600                   # seconds, one ES|QL query as a whole
 
 A file that holds a secret (``api_key`` or ``password``) must not be readable by group or

@@ -27,7 +27,7 @@ from collectors.interface import CancelToken, Language, Params, Progress, Source
 from collectors.result import Cancelled, Column, QueryResult, SourceError
 
 from .client import Cluster
-from .errors import error_type_reason
+from .errors import error_type_reason, one_line
 
 _WARNING = re.compile(r'\d{3} \S+ "((?:[^"\\]|\\.)*)"(?: "[^"]*")?')
 
@@ -53,10 +53,72 @@ def request_params(params: Params) -> list[Any] | None:
     return list(params)
 
 
-def to_result(body: Mapping[str, Any], headers: Mapping[str, str] | None, retried: list[str]) -> QueryResult:
-    """A ``_query`` response body (and its headers) as a :class:`QueryResult`."""
-    columns = [Column(str(c["name"]), str(c.get("type", "keyword"))) for c in body.get("columns") or []]
-    values = [list(row) for row in body.get("values") or []]
+def _kind(value: Any) -> str:
+    """What a JSON value is, for a message: ``a string``, ``an HTML page``, ``a list``..."""
+    if isinstance(value, (bytes, str)):
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+            return "an HTML page"
+        return f"text ({one_line(text, 60)})" if text.strip() else "an empty body"
+    names = {dict: "an object", list: "a list", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def answer_body(body: Any, target: str, what: str = "ES|QL query") -> Mapping[str, Any]:
+    """``body`` when it is a JSON object; else one line naming the cluster and what came.
+
+    Anything can sit at the cluster's address (a login page of a proxy, a misconfigured
+    gateway, a hostile server), and a 200 says nothing about the body.
+    """
+    if not isinstance(body, Mapping):
+        raise SourceError(f"{target} sent a malformed answer to the {what}: {_kind(body)} instead of a JSON object")
+    return body
+
+
+def index_names(body: Any, target: str, *, aliases: bool = True) -> list[str]:
+    """Index, data stream (and alias) names from a ``_resolve/index`` answer (backing
+    ``.ds-`` indices left out), checked like any other answer."""
+    body = answer_body(body, target, "index lookup")
+    names: list[str] = []
+    for key in ("indices", "data_streams") + (("aliases",) if aliases else ()):
+        entries = body.get(key) or []
+        if not isinstance(entries, list) or not all(isinstance(e, Mapping) and isinstance(e.get("name"), str)
+                                                    for e in entries):
+            raise SourceError(f'{target} sent a malformed answer to the index lookup: "{key}" is not a list of named entries')
+        names += [e["name"] for e in entries if not e["name"].startswith(".ds-")]
+    return names
+
+
+def to_result(body: Any, headers: Mapping[str, str] | None, retried: list[str],
+              target: str = "the cluster") -> QueryResult:
+    """A ``_query`` response body (and its headers) as a :class:`QueryResult`.
+
+    The shape is checked before anything is read from it: ``columns`` a list of objects
+    with a name, ``values`` a list of rows as long as ``columns``. A bad answer is one
+    :class:`SourceError` line naming ``target`` and what was wrong.
+    """
+    body = answer_body(body, target)
+
+    def bad(problem: str) -> SourceError:
+        return SourceError(f"{target} sent a malformed answer to the ES|QL query: {problem}")
+
+    raw_columns = body.get("columns") or []
+    if not isinstance(raw_columns, list):
+        raise bad(f'"columns" is {_kind(raw_columns)}, not a list')
+    columns = []
+    for i, c in enumerate(raw_columns, 1):
+        if not isinstance(c, Mapping) or not isinstance(c.get("name"), str):
+            raise bad(f"column {i} of {len(raw_columns)} has no name")
+        columns.append(Column(c["name"], str(c.get("type") or "keyword")))
+    raw_values = body.get("values") or []
+    if not isinstance(raw_values, list):
+        raise bad(f'"values" is {_kind(raw_values)}, not a list of rows')
+    for i, row in enumerate(raw_values, 1):
+        if not isinstance(row, list):
+            raise bad(f"row {i} is {_kind(row)}, not a list of values")
+        if len(row) != len(columns):
+            raise bad(f"row {i} has {len(row)} value{'s' if len(row) != 1 else ''} for {len(columns)} columns")
+    values = [list(row) for row in raw_values]
     warnings = parse_warning_header(headers.get("warning") if headers else None)
     if retried:
         warnings.append(f"the cluster was busy: retried {len(retried)} time(s) with backoff")
@@ -107,7 +169,7 @@ class ElasticSource:
             "ES|QL query", self.cluster.client.esql.query, query=query, params=body_params,
             query_text=query, notify=progress, cancelled=cancelled, retried=retried,
         )
-        return to_result(response.body, response.meta.headers, retried)
+        return to_result(response.body, response.meta.headers, retried, self.settings.target)
 
     run = esql
     """The :class:`~collectors.interface.Source` name for :meth:`esql`."""
@@ -119,7 +181,7 @@ class ElasticSource:
             "ES|QL query", self.cluster.client.esql.query, query=query, params=request_params(params),
             query_text=query, retried=retried,
         )
-        return to_result(response.body, response.meta.headers, retried)
+        return to_result(response.body, response.meta.headers, retried, self.settings.target)
 
     # -- async -------------------------------------------------------------------------
 
@@ -133,9 +195,10 @@ class ElasticSource:
             query_text=query, notify=progress, cancelled=cancelled, retried=retried,
         )
         self._async_supported = True
-        query_id = response.body.get("id")
+        target = cluster.settings.target
+        query_id = answer_body(response.body, target).get("id")
         try:
-            while response.body.get("is_running"):
+            while answer_body(response.body, target).get("is_running"):
                 elapsed = time.monotonic() - started
                 if cancel and cancel.cancelled:
                     raise Cancelled(f"query cancelled after {elapsed:.1f} s (stopped on the cluster)")
@@ -155,8 +218,8 @@ class ElasticSource:
         finally:
             # cancelled, timed out, Ctrl-C, a failed poll, or done: in every case the
             # query (or its stored result) is deleted on the cluster
-            self._delete(query_id)
-        return to_result(response.body, response.meta.headers, retried)
+            self._delete(query_id if isinstance(query_id, str) else None)
+        return to_result(response.body, response.meta.headers, retried, target)
 
     def _delete(self, query_id: str | None) -> None:
         if not query_id:

@@ -23,24 +23,29 @@ BACKENDS = ("auto", "osqueryi", "socket", "builtin")
 
 
 def run_osquery(sql: str, *, backend: str = "auto", root: str | Path | None = None,
-                socket: str | Path | None = None, timeout: float = 30.0) -> OsqueryResult:
+                socket: str | Path | None = None, timeout: float = 30.0,
+                now: _dt.datetime | None = None) -> OsqueryResult:
     """Run one osquery SQL statement and return its rows (columns in SELECT order).
 
     ``root`` evaluates against a mounted image; only the built-in tables can, so ``auto``
     then goes straight to them. Raises QueryError (bad SQL, osquery's refusals) or
-    SourceError (backend unavailable or failing), each one line.
+    SourceError (backend unavailable or failing), each one line. ``now`` (``--now``) is
+    the instant SQLite's ``'now'`` and the ``time`` table read; only the built-in tables
+    can take it, so ``auto`` then goes straight to them as for ``root``.
     """
     if backend not in BACKENDS:
         raise HuntbenchError(f"--backend {backend}: expected one of {', '.join(BACKENDS)}")
     root_text = os.fspath(root) if root is not None else None
     if root_text is not None and backend in ("osqueryi", "socket"):
         raise HuntbenchError(f"--root works only with the builtin backend, not {backend}")
+    if now is not None and backend in ("osqueryi", "socket"):
+        raise HuntbenchError(f"--now works only with the builtin backend, not {backend} (osquery reads the real clock)")
     if backend == "osqueryi":
         return run_osqueryi(sql, timeout=timeout)
     if backend == "socket":
         return run_socket(sql, socket=socket, timeout=timeout)
-    if backend == "builtin" or root_text is not None:
-        return run_builtin(sql, root=root_text, timeout=timeout)
+    if backend == "builtin" or root_text is not None or now is not None:
+        return run_builtin(sql, root=root_text, timeout=timeout, now=now)
     notes = []
     try:
         return run_osqueryi(sql, timeout=timeout)

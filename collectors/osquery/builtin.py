@@ -11,11 +11,13 @@ introspection.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 import apsw
 
-from collectors.osquery.fsroot import FsRoot
+from collectors.osquery.clock import vfs_for
+from collectors.osquery.fsroot import FsRoot, display
 from collectors.osquery.result import OsqueryResult, es_type, infer_type, make_result, split_statement
 from collectors.osquery.tables import TABLES
 from collectors.osquery.vtable import QueryContext, effective_user, register
@@ -34,8 +36,10 @@ def _authorizer(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int
 
 
 def run_builtin(sql: str, *, root: str | None = None, timeout: float = 30.0,
-                head_lines: int = 40) -> OsqueryResult:
-    """Run one osquery SQL statement on the built-in tables (raises QueryError/SourceError)."""
+                head_lines: int = 40, now: datetime | None = None) -> OsqueryResult:
+    """Run one osquery SQL statement on the built-in tables (raises QueryError/SourceError).
+
+    ``now`` stops SQLite's clock (``'now'``) and osquery's ``time`` table at that instant."""
     text = split_statement(sql)
     started = time.monotonic()
     deadline = started + timeout
@@ -45,8 +49,8 @@ def run_builtin(sql: str, *, root: str | None = None, timeout: float = 30.0,
         if not os.path.isdir(root):
             raise SourceError(f"--root {root}: not a directory")
     fs = FsRoot(root, deadline=deadline)
-    ctx = QueryContext(fs=fs, head_lines=head_lines)
-    connection = apsw.Connection(":memory:")
+    ctx = QueryContext(fs=fs, head_lines=head_lines, now=now.timestamp() if now else None)
+    connection = apsw.Connection(":memory:", vfs=vfs_for(now)) if now else apsw.Connection(":memory:")
     try:
         register(connection, [table(ctx) for table in TABLES])
         connection.authorizer = _authorizer
@@ -58,6 +62,10 @@ def run_builtin(sql: str, *, root: str | None = None, timeout: float = 30.0,
     for i, decl in enumerate(decltypes):
         types.append(es_type(decl) or infer_type([r[i] for r in rows]))
     notices = list(ctx.notices)
+    if fs.loops:
+        count = len(fs.loops)
+        notices.append(f"skipped {count} symbolic link loop{'s' if count != 1 else ''}"
+                       f" (not followed): {', '.join(display(p) for p in fs.loops[:3])}")
     euid, user = effective_user()
     skipped = f"{fs.unreadable} unreadable path{'s' if fs.unreadable != 1 else ''} skipped"
     if euid != 0:

@@ -5,6 +5,9 @@ the paths in a ``file`` constraint) is looked up under DIR, and every path it re
 the path *on the image* (without DIR), so results read like osquery's on that machine.
 Symbolic links inside the image are followed inside the image: ``/etc/alternatives/x ->
 /usr/bin/x`` resolves to ``DIR/usr/bin/x``, never to the examiner's own ``/usr/bin/x``.
+Every component of every path is resolved that way before the kernel sees it (a relative
+link ``d/up -> ../../..`` or a ``..`` stops at DIR, as ``..`` stops at ``/``), so no table
+reports a file of the examiner's machine as the image's; a link loop is skipped and noted.
 
 Unreadable paths are skipped, as osquery skips them, and counted so the responder is
 told results may be partial.
@@ -31,6 +34,9 @@ class FsRoot:
         self.unreadable = 0
         """Paths skipped because the effective user may not read them."""
         self.deadline = deadline
+        self._dirs: dict[str, str] = {}
+        self.loops: list[str] = []
+        """Image paths skipped because resolving them met a symbolic link loop."""
 
     # -- paths -------------------------------------------------------------------------
     def host(self, image_path: str) -> str:
@@ -69,6 +75,8 @@ class FsRoot:
             if stat_mod.S_ISLNK(st.st_mode):
                 links += 1
                 if links > _MAX_LINKS:
+                    if len(self.loops) < 100 and image_path not in self.loops:
+                        self.loops.append(image_path)
                     raise OSError(errno.ELOOP, "too many levels of symbolic links", image_path)
                 target = os.readlink(host)
                 if target.startswith("/"):
@@ -80,7 +88,25 @@ class FsRoot:
 
     # -- file system calls -------------------------------------------------------------
     def lstat(self, image_path: str) -> os.stat_result:
-        return os.lstat(self.host(image_path))
+        """``lstat`` of the last component, every directory above it resolved inside the image."""
+        if self.root is None:
+            return os.lstat(image_path)
+        clean = posixpath.normpath("/" + image_path)
+        if clean.strip("/") == "":
+            return os.lstat(self.root)
+        parent, name = posixpath.split(clean)
+        return os.lstat(self._resolved_dir(parent).rstrip("/") + "/" + name)
+
+    def _resolved_dir(self, image_dir: str) -> str:
+        """:meth:`resolve` of a directory, remembered for the query (a walk lstat's every
+        entry of one directory in turn; resolving its parent each time would cost a
+        system call per path component per file)."""
+        found = self._dirs.get(image_dir)
+        if found is None:
+            if len(self._dirs) >= 4096:
+                self._dirs.clear()
+            found = self._dirs[image_dir] = self.resolve(image_dir)
+        return found
 
     def stat(self, image_path: str) -> os.stat_result:
         """``stat`` following links (inside the image under --root)."""
@@ -107,7 +133,12 @@ class FsRoot:
         return os.scandir(self.resolve(image_dir) if self.root else image_dir)
 
     def open(self, image_path: str, mode: str = "rb"):
-        return open(self.resolve(image_path) if self.root else image_path, mode)
+        """Open for reading; under --root the resolved path is opened without following a
+        link that appeared since it was resolved."""
+        if self.root is None:
+            return open(image_path, mode)
+        fd = os.open(self.resolve(image_path), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        return os.fdopen(fd, mode)
 
     def read_text(self, image_path: str) -> str | None:
         """A small text file, or None when it is missing; unreadable ones are counted."""
@@ -124,6 +155,11 @@ class FsRoot:
     def skip(self) -> None:
         """Count one path the effective user could not read."""
         self.unreadable += 1
+
+    def loop(self, image_path: str) -> None:
+        """Note a directory not entered again because a link led back into it."""
+        if len(self.loops) < 100 and image_path not in self.loops:
+            self.loops.append(image_path)
 
     def check_deadline(self) -> None:
         """Stop a long walk once the query's timeout has passed."""

@@ -18,10 +18,12 @@ GLOB_MARK | GLOB_BRACE):
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import os
 import posixpath
 import re
 from functools import lru_cache
+from typing import Iterable, Iterator
 
 from collectors.osquery.fsroot import FsRoot
 
@@ -33,39 +35,38 @@ GLOB_ALL = GLOB_FILES | GLOB_FOLDERS
 _MAGIC = re.compile(r"[*?\[]")
 
 
-def resolve_file_pattern(fs: FsRoot, pattern: str, limits: int = GLOB_ALL) -> list[str]:
-    """Image paths matching an osquery LIKE pattern (directories end with ``/``).
+def resolve_file_pattern(fs: FsRoot, pattern: str, limits: int = GLOB_ALL) -> Iterator[str]:
+    """Image paths matching an osquery LIKE pattern (directories end with ``/``), sorted.
 
     Paths are returned as the file system spells them (names that are not UTF-8 keep
     their surrogate escapes) so they can be stat'ed; tables make them displayable.
+
+    The walk is lazy and depth-first, each directory's entries in the order that makes the
+    whole stream sorted (a directory sorts as ``name/``, as glob marks it): the results are
+    those of osquery's level-by-level globs, in the order of its ``std::set``, but a LIMIT
+    stops the walk early and memory does not grow with the number of paths.
     """
     path = pattern.replace("%", "*")
     if path.startswith("~") and fs.root is None:
         path = os.path.expanduser(path)
     if not path.startswith("/"):
         path = posixpath.join(os.getcwd() if fs.root is None else "/", path)
-    results: list[str] = []
-    for _ in range(1, MAX_RECURSIVE_GLOBS):
-        found = _glob(fs, path)
-        results.extend(found)
-        wild = path.rfind("**")
-        if not found or wild < 0 or wild + 3 < len(path):
-            break
-        path += "/**"
-        fs.check_deadline()
-    keep = []
-    for hit in results:
+    wild = path.rfind("**")
+    recursive = wild >= 0 and wild + 3 >= len(path)
+    streams = [_glob_one(fs, alternative, recursive) for alternative in expand_braces(path)]
+    hits = streams[0] if len(streams) == 1 else _unique(heapq.merge(*streams))
+    for hit in hits:
         is_folder = hit.endswith("/")
         if (is_folder and limits & GLOB_FOLDERS) or (not is_folder and limits & GLOB_FILES):
-            keep.append(hit)
-    return keep
+            yield hit
 
 
-def _glob(fs: FsRoot, pattern: str) -> list[str]:
-    out: list[str] = []
-    for alternative in expand_braces(pattern):
-        out.extend(sorted(_glob_one(fs, alternative)))
-    return out
+def _unique(sorted_items: Iterable[str]) -> Iterator[str]:
+    last = None
+    for item in sorted_items:
+        if item != last:
+            yield item
+        last = item
 
 
 def expand_braces(pattern: str) -> list[str]:
@@ -98,59 +99,102 @@ def _matcher(component: str):
     return re.compile(fnmatch.translate(component)).match
 
 
-def _glob_one(fs: FsRoot, pattern: str) -> list[str]:
+def _glob_one(fs: FsRoot, pattern: str, recursive: bool = False) -> Iterator[str]:
+    """glob(3) of one brace-free pattern, as a sorted stream. ``recursive`` (the pattern
+    ends in ``**``): below each directory matched, every level down to
+    MAX_RECURSIVE_GLOBS, as osquery's repeated ``/**`` globs find them."""
     components = [c for c in pattern.split("/") if c]
-    want_dirs_only = pattern.endswith("/") and bool(components)
-    current = ["/"]
-    last_index = len(components) - 1
-    for index, component in enumerate(components):
-        last = index == last_index
-        found: list[str] = []
-        if not _MAGIC.search(component):
-            for directory in current:
-                candidate = posixpath.join(directory, component)
-                if not last:
-                    if fs.is_dir(candidate):
-                        found.append(candidate)
-                elif fs.exists(candidate):
-                    found.append(candidate + "/" if fs.is_dir(candidate) else candidate)
-        else:
-            match = _matcher(component)
-            dot_ok = component.startswith(".")
-            for directory in current:
-                try:
-                    with fs.scandir(directory) as entries:
-                        listing = list(entries)
-                except PermissionError:
-                    fs.skip()
-                    continue
-                except OSError:
-                    continue
-                prefix = directory if directory.endswith("/") else directory + "/"
-                for entry in listing:
-                    name = entry.name
-                    if (name[0] == "." and not dot_ok) or not match(name):
-                        continue
-                    image = prefix + name
-                    if last:
-                        # GLOB_MARK: a directory (or a link to one) gets a trailing slash.
-                        try:
-                            if entry.is_dir(follow_symlinks=False) or (entry.is_symlink() and fs.is_dir(image)):
-                                image += "/"
-                        except OSError:
-                            pass
-                        found.append(image)
-                    elif _entry_is_dir(fs, entry, image):
-                        found.append(image)
-        current = found
-        if not current:
-            return []
     if not components:
-        return ["/"]
-    marked = current
-    if want_dirs_only:
-        marked = [p for p in marked if p.endswith("/")]
-    return marked
+        yield "/"
+        return
+    want_dirs_only = pattern.endswith("/")
+    yield from _walk(fs, "/", components, 0, want_dirs_only, recursive, ())
+
+
+def _walk(fs: FsRoot, directory: str, components: list[str], index: int, dirs_only: bool,
+          recursive: int | bool, seen: tuple) -> Iterator[str]:
+    """Matches of ``components[index:]`` under image ``directory``, sorted."""
+    fs.check_deadline()
+    component = components[index]
+    last = index == len(components) - 1
+    prefix = directory if directory.endswith("/") else directory + "/"
+    if not _MAGIC.search(component):
+        candidate = prefix + component
+        if not last:
+            if fs.is_dir(candidate):
+                yield from _walk(fs, candidate, components, index + 1, dirs_only, recursive, seen)
+        elif fs.exists(candidate):
+            is_dir = fs.is_dir(candidate)
+            if is_dir or not dirs_only:
+                yield candidate + "/" if is_dir else candidate
+            if is_dir and recursive:
+                yield from _below(fs, candidate, 1, seen)
+        return
+    match = _matcher(component)
+    dot_ok = component.startswith(".")
+    for name, image, is_dir in _listing(fs, prefix):
+        if (name[0] == "." and not dot_ok) or not match(name):
+            continue
+        if not last:
+            if is_dir:
+                yield from _walk(fs, image, components, index + 1, dirs_only, recursive, seen)
+            continue
+        if is_dir or not dirs_only:
+            # GLOB_MARK: a directory (or a link to one) gets a trailing slash.
+            yield image + "/" if is_dir else image
+        if is_dir and recursive:
+            yield from _below(fs, image, 1, seen)
+
+
+def _below(fs: FsRoot, directory: str, depth: int, seen: tuple) -> Iterator[str]:
+    """Every non-dot entry below ``directory`` (a ``**`` level each), depth-first, sorted.
+
+    A directory reached again through a link on the way down (a loop) is not entered
+    twice; the query says so.
+    """
+    if depth >= MAX_RECURSIVE_GLOBS - 1:
+        return
+    if not seen:  # the directories above the first level count too: ``a/up -> ..`` is a loop
+        parts = directory.rstrip("/").split("/")
+        seen = tuple(_identity(fs, "/".join(parts[:i]) or "/") for i in range(1, len(parts)))
+    identity = _identity(fs, directory)
+    if identity is not None and identity in seen:
+        fs.loop(directory)
+        return
+    seen = seen + (identity,)
+    for name, image, is_dir in _listing(fs, directory + "/"):
+        if name[0] == ".":
+            continue
+        yield image + "/" if is_dir else image
+        if is_dir:
+            yield from _below(fs, image, depth + 1, seen)
+
+
+def _identity(fs: FsRoot, directory: str) -> tuple[int, int] | None:
+    try:
+        st = fs.stat(directory)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _listing(fs: FsRoot, prefix: str) -> list[tuple[str, str, bool]]:
+    """(name, image path, is a directory) of a directory's entries, in sorted-stream order."""
+    fs.check_deadline()
+    try:
+        with fs.scandir(prefix) as entries:
+            listing = list(entries)
+    except PermissionError:
+        fs.skip()
+        return []
+    except OSError:
+        return []
+    out = []
+    for entry in listing:
+        image = prefix + entry.name
+        out.append((entry.name, image, _entry_is_dir(fs, entry, image)))
+    out.sort(key=lambda item: item[0] + "/" if item[2] else item[0])
+    return out
 
 
 def _entry_is_dir(fs: FsRoot, entry: os.DirEntry, image: str) -> bool:

@@ -7,6 +7,7 @@ or socket) the workbench uses, so the UI runs a scan the way it runs any other q
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,10 +25,14 @@ class OsquerySource:
     root: str | Path | None = None
     socket: str | Path | None = None
     timeout: float = 30.0
+    now: datetime | None = None
+    """``--now``: the instant SQLite's ``'now'`` reads (None: the real clock)."""
     kind: SourceKind = SourceKind.OSQUERY
     language: Language = Language.OSQUERY
 
     def describe(self) -> str:
+        if self.root is not None:
+            return f"osquery ({self.backend}) on image {Path(self.root).absolute()}"
         return f"osquery ({self.backend}) on this host"
 
     def warm(self) -> None:
@@ -40,4 +45,13 @@ class OsquerySource:
         from collectors.osquery import run_osquery
 
         return run_osquery(query, backend=self.backend, root=self.root, socket=self.socket,
-                           timeout=self.timeout)
+                           timeout=self.timeout, now=self.now)
+
+    def read_file(self, path: str, limit: int) -> bytes:
+        """Up to ``limit + 1`` bytes of a file on the scanned host or image (the workbench
+        shows maintainer scripts with it); under ``root`` every link is resolved inside the
+        image, as for the tables. Raises OSError."""
+        from collectors.osquery.fsroot import FsRoot
+
+        with FsRoot(self.root).open(path) as handle:
+            return handle.read(limit + 1)

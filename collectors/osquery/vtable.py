@@ -24,11 +24,12 @@ column LIKE constant), so no LIKE rewriting is needed.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import operator
 import os
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Hashable, Iterable, Sequence
+from typing import Any, ClassVar, Hashable, Iterable, Iterator, Sequence
 
 import apsw
 
@@ -112,6 +113,8 @@ class QueryContext:
 
     fs: FsRoot
     head_lines: int = 40
+    now: float | None = None
+    """Unix seconds of ``--now`` (None: the real clock)."""
     notices: list[str] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -175,7 +178,6 @@ class _VTable:
         self.table = table
         self.plans: dict[int, list[tuple[Any, ...]]] = {}
         self.plan_ids = itertools.count(1)
-        self.row_ids: dict[Hashable, int] = {}
         self.next_row_id = itertools.count(1)
 
     def BestIndexObject(self, info: apsw.IndexInfo) -> bool:
@@ -232,13 +234,14 @@ class _VTable:
     Destroy = Disconnect
 
     def rowid_for(self, row: Sequence[Any]) -> int:
+        """The same rowid for the same row in every Filter call (SQLite's OR-union drops
+        a row it has seen by rowid). Derived from the row's key rather than remembered, so a
+        walk over millions of files keeps no per-row state."""
         key = self.table.row_key(row)
         if key is None:
             return next(self.next_row_id)
-        found = self.row_ids.get(key)
-        if found is None:
-            found = self.row_ids[key] = next(self.next_row_id)
-        return found
+        digest = hashlib.blake2b(repr(key).encode("utf-8", "surrogateescape"), digest_size=8).digest()
+        return int.from_bytes(digest, "big", signed=True)
 
 
 def _as_text(value: Any) -> str | None:
@@ -251,11 +254,15 @@ def _as_text(value: Any) -> str | None:
 
 
 class _Cursor:
+    """Rows are pulled from the table's generator one at a time: SQLite asks for the next
+    row only when it needs one, so ``LIMIT 3`` stops a file walk after three rows and a
+    ``count(*)`` over a million files holds one row at a time."""
+
     def __init__(self, vtable: _VTable):
         self.vtable = vtable
-        self.rows: list[Sequence[Any]] = []
-        self.ids: list[int] = []
-        self.pos = 0
+        self.rows: Iterator[Sequence[Any]] = iter(())
+        self.row: Sequence[Any] | None = None
+        self.rowid = 0
 
     def Filter(self, idx_num: int, idx_str, args: tuple) -> None:
         table = self.vtable.table
@@ -270,30 +277,35 @@ class _Cursor:
         required = table.required()
         if required and not any(name in required for name, _, _ in items):
             raise MissingRequiredConstraint(table.name)
-        rows = table.generate(Constraints(items))
+        rows = iter(table.generate(Constraints(items)))
         if checks:
-            rows = [r for r in rows if _passes(r, checks)]
-        self.rows = list(rows)
-        rowid_for = self.vtable.rowid_for
-        self.ids = [rowid_for(r) for r in self.rows]
-        self.pos = 0
+            rows = (r for r in rows if _passes(r, checks))
+        self.rows = rows
+        self.Next()
 
     def Eof(self) -> bool:
-        return self.pos >= len(self.rows)
+        return self.row is None
 
     def Rowid(self) -> int:
-        return self.ids[self.pos]
+        return self.rowid
 
     def Column(self, number: int) -> Any:
         if number < 0:
-            return self.ids[self.pos]
-        return self.rows[self.pos][number]
+            return self.rowid
+        assert self.row is not None
+        return self.row[number]
 
     def Next(self) -> None:
-        self.pos += 1
+        self.row = next(self.rows, None)
+        if self.row is not None:
+            self.rowid = self.vtable.rowid_for(self.row)
 
     def Close(self) -> None:
-        self.rows = []
+        close = getattr(self.rows, "close", None)
+        if close is not None:
+            close()
+        self.rows = iter(())
+        self.row = None
 
 
 def register(connection: apsw.Connection, tables: Iterable[Table]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collectors.osquery.tables.accounts import GroupsTable, UsersTable
+from collectors.osquery.tables.clock import TimeTable
 from collectors.osquery.tables.file import FileTable, HashTable
 from collectors.osquery.tables.maintainer import MaintainerScriptsTable
 from collectors.osquery.tables.packages import DebPackageFilesTable, DebPackagesTable, RpmPackagesTable
@@ -18,7 +19,7 @@ TABLES = (
     FileTable, HashTable, UsersTable, GroupsTable, ProcessesTable,
     DebPackagesTable, DebPackageFilesTable, RpmPackagesTable,
     CrontabTable, AuthorizedKeysTable, SuidBinTable, SystemdUnitsTable,
-    MaintainerScriptsTable,
+    MaintainerScriptsTable, TimeTable,
 )
 
 __all__ = ["TABLES"]

@@ -18,9 +18,9 @@ specs/utility/file.table, specs/hash.table:
 from __future__ import annotations
 
 import hashlib
-import os
+import heapq
 import stat as stat_mod
-from typing import Any, Hashable, Iterable, Sequence
+from typing import Any, Hashable, Iterable, Iterator, Sequence
 
 from collectors.osquery.fsroot import FsRoot, display
 from collectors.osquery.patterns import GLOB_ALL, GLOB_FILES, GLOB_FOLDERS, resolve_file_pattern
@@ -100,7 +100,7 @@ def stat_path(fs: FsRoot, path: str, directory: str, filename: str | None = None
     made displayable here, after the file system calls that need the raw name.
     """
     try:
-        link_st = os.lstat(fs.host(path))
+        link_st = fs.lstat(path)
     except PermissionError:
         fs.skip()
         return None
@@ -126,12 +126,16 @@ def stat_path(fs: FsRoot, path: str, directory: str, filename: str | None = None
     return FileRow(path, directory, filename, st, symlink, kind)
 
 
-def expand_paths(fs: FsRoot, constraints: Constraints, column: str, limits: int) -> list[str]:
-    """EQUALS values plus LIKE patterns resolved to paths, sorted and unique (a std::set)."""
-    found = set(constraints.equals(column))
-    for pattern in constraints.like(column):
-        found.update(resolve_file_pattern(fs, pattern, limits))
-    return sorted(found)
+def expand_paths(fs: FsRoot, constraints: Constraints, column: str, limits: int) -> Iterator[str]:
+    """EQUALS values plus LIKE patterns resolved to paths, sorted and unique (osquery's
+    std::set), as a stream: the patterns are walked only as far as rows are asked for."""
+    streams: list[Iterable[str]] = [sorted(set(constraints.equals(column)))]
+    streams += [resolve_file_pattern(fs, pattern, limits) for pattern in constraints.like(column)]
+    last = None
+    for path in heapq.merge(*streams):
+        if path != last:
+            yield path
+        last = path
 
 
 def listed_directory(fs: FsRoot, directory: str) -> list[tuple[str, str]]:
@@ -174,6 +178,7 @@ class FileTable(Table):
         fs = self.fs
         shown: dict[str, str] = {}
         for path in expand_paths(fs, constraints, "path", GLOB_ALL):
+            fs.check_deadline()
             directory, filename = boost_parts(path)
             if directory not in shown:
                 shown[directory] = display(directory)
