@@ -131,6 +131,13 @@ class Compiler:
 
         return convert(self.ec, node, scope, value, target)
 
+    def ip_key(self, sql: str) -> str:
+        """An ip value as its eight 16-bit groups, which order and compare as Elasticsearch's
+        16-byte addresses do (for :class:`ExprCompiler`)."""
+        from collectors.esql.functions import ipv6_groups
+
+        return ipv6_groups(sql)
+
     def ident(self) -> str:
         self._n += 1
         return f"c{self._n}"

@@ -278,9 +278,8 @@ class ExprCompiler:
         if a.type == "ip" and b.type == "ip":
             # As Elasticsearch: by the 16-byte address (``::1`` == ``0:0:0:0:0:0:0:1``,
             # ``9.0.0.1`` < ``10.0.0.1``), not by the text.
-            from collectors.esql.functions import ipv6_groups
-
-            return Typed(f"({ipv6_groups(a.sql)} {sql_op} {ipv6_groups(b.sql)})", "boolean", const=a.const and b.const)
+            return Typed(f"({self.c.ip_key(a.sql)} {sql_op} {self.c.ip_key(b.sql)})", "boolean",
+                         const=a.const and b.const)
         return Typed(f"({a.sql} {sql_op} {b.sql})", "boolean", const=a.const and b.const)
 
     @staticmethod
