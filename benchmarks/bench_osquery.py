@@ -13,6 +13,11 @@ times, best of ``--repeat`` alternating runs:
   parsed passwd/group files, format the four times.
 
 Prints both times and the ratio (target: within 3x).
+
+Then, on the same image, a recursive walk ``path LIKE '/%%'``: ``LIMIT 3`` against
+``count(*)`` of every path, with the peak memory each adds (tracemalloc). The walk is
+streamed, so LIMIT should cost a small fraction of the full walk and memory should not grow
+with the number of paths.
 """
 
 from __future__ import annotations
@@ -115,6 +120,29 @@ def main() -> None:
         print(f"os.scandir + stat loop:            {t_loop * 1000:8.1f} ms")
         ratio = t_sql / t_loop
         print(f"ratio: {ratio:.2f}x (target <= 3x) -> {'OK' if ratio <= 3 else 'SLOWER THAN TARGET'}")
+        walk(tmp, args.repeat)
+
+
+def walk(root: str, repeat: int) -> None:
+    """LIMIT 3 against the full count over a recursive pattern: time and peak memory."""
+    import tracemalloc
+
+    limited = "SELECT path FROM file WHERE path LIKE '/%%' LIMIT 3"
+    counted = "SELECT count(*) FROM file WHERE path LIKE '/%%'"
+    (t_limit, _), (t_all, total) = best_of(
+        [lambda: run_osquery(limited, backend="builtin", root=root),
+         lambda: run_osquery(counted, backend="builtin", root=root)], max(3, repeat // 3))
+    peaks = []
+    for sql in (limited, counted):
+        tracemalloc.start()
+        run_osquery(sql, backend="builtin", root=root)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    paths = total.values[0][0]  # type: ignore[attr-defined]
+    print(f"walk of '/%%': {paths} paths")
+    print(f"LIMIT 3:  {t_limit * 1000:8.1f} ms, peak {peaks[0] / 1e6:.1f} MB")
+    print(f"count(*): {t_all * 1000:8.1f} ms, peak {peaks[1] / 1e6:.1f} MB")
+    print(f"ratio LIMIT 3 / count(*): time {t_limit / t_all:.3f}, memory {peaks[0] / peaks[1]:.2f}")
 
 
 if __name__ == "__main__":

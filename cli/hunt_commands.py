@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from cli.load_progress import load_progress
 from cli.options import parse_params, source_from, source_options
 from cli.output import echo, echo_json, emit_warnings, format_result, message, stdout_is_terminal
 from collectors.interface import HuntbenchError, Language, SourceError
@@ -106,7 +107,8 @@ def hunt_run(key: str | None, hunt_dirs, fmt: str, **source_kwargs) -> None:
     terminal = stdout_is_terminal()
     outputs: list[Any] = []
     for q in h.esql_queries:
-        result = source.run(q.text)
+        with load_progress(source):
+            result = source.run(q.text)
         emit_warnings([f"query {q.index}: {w}" for w in result.warnings])
         if fmt == "json":
             outputs.append({"query": q.index, "language": q.language, **result.to_json()})
@@ -141,6 +143,7 @@ def esql(query: str, params, fmt: str, **source_kwargs) -> None:
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"cannot read query file {query[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
     source = source_from(source_kwargs)
-    result = source.run(query, parse_params(params))
+    with load_progress(source):
+        result = source.run(query, parse_params(params))
     emit_warnings(result.warnings)
     echo(format_result(result, fmt, terminal=stdout_is_terminal()))

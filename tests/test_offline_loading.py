@@ -352,7 +352,7 @@ def test_file_with_only_bad_lines_loads_nothing(tmp_path):
     f = write_ndjson(tmp_path / "junk.ndjson", ["garbage", "more garbage"])
     cat = load(f)
     assert cat.indices() == []
-    assert cat.problems == [f"{f}: skipped 2 malformed lines (first at line 1)"]
+    assert cat.problems == [f"{f}: no line is a JSON object (2 malformed lines, first at line 1); nothing loaded from it"]
 
 
 def test_missing_path_names_it(tmp_path):

@@ -210,7 +210,8 @@ class View:
             parts.append(f"{len(self.marked)} marked")
         if self.result.is_partial:
             parts.append("partial result")
-        parts += self.result.warnings[:1] + self.notices[:1]
+        # two notices: e.g. the dotfiles a local scan skipped and "not root: results may be partial"
+        parts += self.result.warnings[:1] + self.notices[:2]
         if self.elapsed is not None and timings:
             parts.append(f"{self.elapsed:.2f} s")
         if self.crumb:

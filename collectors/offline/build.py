@@ -46,6 +46,8 @@ from collectors.result import SourceError
 INDEX_COLUMN = "__hb_index"
 SAMPLED_MIN_BYTES = 8 << 20
 """Files at least this big try DuckDB's sampled detection first (checked, see _bind_sampled)."""
+PRIMER_SAMPLE = 2048
+"""Lines of the small sample the primer is first drawn from (see Builder._bind_sampled)."""
 PRIMER_KEY = "__hb_primer"
 """Marks the primer line put in front of a sampled file (see :meth:`Builder._bind_sampled`)."""
 _EMPTY = object()
@@ -101,8 +103,10 @@ class Built:
 class Builder:
     """Loads files into tables named ``{schema}."t{n}"`` on ``con``."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, schema: str, mappings: dict[str, dict[str, MappedField]]):
+    def __init__(self, con: duckdb.DuckDBPyConnection, schema: str, mappings: dict[str, dict[str, MappedField]],
+                 wanted: set[str] | None = None):
         self.con = con
+        self.wanted = wanted  # None: every field; else only these (a query's first, narrow load)
         self.schema = schema  # quoted, e.g. "memory"."_hb" or "c0"."main"
         self.mappings = mappings
         self.names = Names()
@@ -139,6 +143,8 @@ class Builder:
                         return
                     self._rollback(mark)
                     exact = True  # the sample missed something: detect over the whole file
+                except duckdb.InterruptException:
+                    raise  # cancelled by the user: no retry
                 except duckdb.Error as exc:
                     self._rollback(mark)
                     if not cleaned:
@@ -161,13 +167,15 @@ class Builder:
             self.con.execute(f"DROP TABLE IF EXISTS {table}")
         del self._created[mark[2]:]
 
-    def _read_json(self, source: Path, columns: dict | None = None, exact: bool = True) -> str:
+    def _read_json(self, source: Path, columns: dict | None = None, exact: bool = True,
+                   sample: int | None = None) -> str:
+        files = lit(str(source))
         if columns is None:
-            sample = ", sample_size=-1" if exact else ""
-            return (f"read_json({lit(str(source))}, format='newline_delimited', records=true, "
-                    f"map_inference_threshold=-1{sample})")
+            size = ", sample_size=-1" if exact else (f", sample_size={sample}" if sample else "")
+            return (f"read_json({files}, format='newline_delimited', records=true, "
+                    f"map_inference_threshold=-1{size})")
         spec = ", ".join(f"{lit(n)}: {lit(t)}" for n, t in columns.items())
-        return f"read_json({lit(str(source))}, format='newline_delimited', records=true, columns={{{spec}}})"
+        return f"read_json({files}, format='newline_delimited', records=true, columns={{{spec}}})"
 
     def _bind(self, source: Path, exact: bool, tmp: Path) -> dict:
         """Column name -> DuckDB type, detected over the whole file or DuckDB's sample.
@@ -193,56 +201,84 @@ class Builder:
         ``columns`` it checks neither. So the data pass reads with detection, and one scan
         both loads and proves the sample complete. Two things detection would get wrong are
         steered by a *primer*: one synthetic line put in front of the file (a gzip member
-        prepended to a ``.gz``, which costs no decompression; a copy for plain files) whose
-        values make the sample read integer fields as DOUBLE (a later 1.5 would otherwise
-        be rounded to 2 silently; :meth:`_sample_held` proves them whole afterwards),
-        fields seen only as null as DOUBLE (a later value would otherwise be dropped) and
-        UUID-looking fields as text. The primer line is filtered out by its marker key."""
+        prepended to a ``.gz``, which costs no decompression; a copy for plain files; a
+        second file listed first would not do: DuckDB checks keys only in the first) whose values make
+        the sample read integer fields as DOUBLE (a later 1.5 would otherwise be rounded
+        to 2 silently; :meth:`_sample_held` proves them whole afterwards), fields seen only
+        as null as DOUBLE (a later value would otherwise be dropped) and UUID-looking fields
+        as text. The primer is first drawn from a small sample (cheap); fields that only the
+        full sample shows as integers are added and the sample read again (rarely needed).
+        The primer line is filtered out by its marker key."""
         self._fast = True
-        rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=False)}")
+        rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=False, sample=PRIMER_SAMPLE)}")
         sampled = dict(zip(rel.columns, rel.types))
-        primer, self._widened = _primer(sampled)
-        if not primer:
-            self._reader = self._read_json(source, exact=False)
-            return sampled
         marker = PRIMER_KEY
         while marker in sampled:
             marker += "_"
-        primer[marker] = True
-        primed = _primed_copy(source, primer, tmp)
-        call = self._read_json(primed, exact=False)
-        rel = self.con.sql(f"SELECT * FROM {call}")
-        types = {n: t for n, t in zip(rel.columns, rel.types) if n != marker}
-        if marker not in rel.columns or _primer(types)[0]:
+        primer: dict = {}
+        self._widened = set()
+        for _attempt in range(3):
+            more, widened = _primer(sampled)
+            if _attempt and not more:
+                break
+            _merge(primer, more)
+            self._widened |= widened
+            primed = _primed_copy(source, {**primer, marker: True}, tmp)
+            call = self._read_json(primed, exact=False)
+            rel = self.con.sql(f"SELECT * FROM {call}")
+            if marker not in rel.columns:
+                raise duckdb.InvalidInputException("the primer did not steer the types")  # -> whole-file
+            sampled = {n: t for n, t in zip(rel.columns, rel.types) if n != marker}
+        else:
             raise duckdb.InvalidInputException("the primer did not steer the types")  # -> whole-file
         self._reader = f"(SELECT * EXCLUDE ({ident(marker)}) FROM {call} WHERE {ident(marker)} IS NULL)"
-        return types
+        return sampled
 
     def _skip_bad_lines(self, source: Path, label: str, tmp: Path):
         """Count malformed / non-object lines, note the first, write the good ones aside.
 
         Returns the file of good lines, ``_EMPTY`` when there is no document at all, or None
-        when every line is a JSON object (the trouble was elsewhere)."""
+        when every line is a JSON object (the trouble was elsewhere). A line too long for
+        DuckDB's reader makes it fail outright: then Python sorts the lines instead, so one
+        oversized line costs only that line."""
         objects = f"read_ndjson_objects({lit(str(source))}, ignore_errors=true)"
+        kept = tmp / f"good{len(self.out.problems)}.ndjson"
         try:
             bad, good = one(self.con.execute(
                 f"SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT'), "
                 f"count(*) FILTER (WHERE json_type(json) = 'OBJECT') FROM {objects}"
             ))
+            first = _first_bad_line(self.con, source) if bad else None
+            oversized: list[int] = []
         except duckdb.Error as exc:
-            raise SourceError(f"{label}: cannot read ({_first_line(exc)})") from None
-        if not bad:
+            if "maximum_object_size" not in str(exc):
+                raise SourceError(f"{label}: cannot read ({_first_line(exc)})") from None
+            bad, good, first, oversized = _sort_lines(source, kept)
+            if not oversized and not bad:
+                return None
+        for number in oversized[:MAX_NAMED]:
+            self.out.problems.append(f"{label}: skipped line {number}: longer than {MAX_LINE_BYTES >> 20} MiB")
+        if len(oversized) > MAX_NAMED:
+            self.out.problems.append(f"{label}: skipped {len(oversized) - MAX_NAMED} more lines longer than "
+                                     f"{MAX_LINE_BYTES >> 20} MiB")
+        if not bad and not oversized:
             return None if good else _EMPTY
-        first = _first_bad_line(self.con, source)
-        where = f" (first at line {first})" if first else ""
-        self.out.problems.append(f"{label}: skipped {bad} malformed line{'s' if bad != 1 else ''}{where}")
         if not good:
+            total = bad + len(oversized)
+            where = f", first at line {first}" if first else ""
+            self.out.problems.append(
+                f"{label}: no line is a JSON object ({total} malformed line{'s' if total != 1 else ''}{where}); "
+                "nothing loaded from it"
+            )
             return _EMPTY
-        kept = tmp / f"good{len(self.out.problems)}.ndjson"
-        self.con.execute(
-            f"COPY (SELECT json FROM {objects} WHERE json_type(json) = 'OBJECT') TO {lit(str(kept))} "
-            "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
-        )
+        if bad:
+            where = f" (first at line {first})" if first else ""
+            self.out.problems.append(f"{label}: skipped {bad} malformed line{'s' if bad != 1 else ''}{where}")
+        if not oversized:
+            self.con.execute(
+                f"COPY (SELECT json FROM {objects} WHERE json_type(json) = 'OBJECT') TO {lit(str(kept))} "
+                "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')"
+            )
         return kept
 
     def _sample_held(self, table: str, source: Path, groups: dict[str, Leaf], names: list[str]) -> bool:
@@ -316,6 +352,8 @@ class Builder:
                     used.add(name)
         groups = {n: g for n, g in self._group(leaves, label).items() if n != INDEX_COLUMN}
         index_expr = self._index_expr(path, types, groups, forced, hit_dump)
+        if self.wanted is not None:
+            groups = {n: g for n, g in groups.items() if n in self.wanted}
 
         table = self._new_table()
         names = sorted(groups)
@@ -328,9 +366,12 @@ class Builder:
         big = source.stat().st_size >= SAMPLED_MIN_BYTES
         if big:  # file order is no promise in Elasticsearch either; keeping it costs threads
             self.con.execute("SET preserve_insertion_order = false")
-        # A sampled read checks only the columns the query uses: use the others too.
-        unused = [ident(n) for n in types if n not in used]
-        guard = f" WHERE hash({', '.join(unused)}) IS NOT NULL" if self._fast and unused else ""
+        # A sampled read checks only the columns the query uses: use the others too (a
+        # narrow load uses all of them: the whole file must fit the sampled schema).
+        unused = [ident(n) for n in types if n not in used or self.wanted is not None]
+        # (Always true, but it reads every column; cheaper than hashing them.)
+        guard = f" WHERE greatest({', '.join(f'{c} IS NULL' for c in unused)}, false) IS NOT NULL" \
+            if self._fast and unused else ""
         try:
             self.con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {self._reader}{guard}")
         finally:
@@ -371,7 +412,7 @@ class Builder:
             mapping = self.mapping_for(index)
             if mapping:
                 part = self._apply_mapping(part, mapping)
-            if not part.fields:
+            if not part.fields and self.wanted is None:  # a narrow load may want no field at all
                 self.out.problems.append(f"{label}: documents of index [{index}] hold no field with a value")
             self.out.parts.append(part)
         return True
@@ -460,6 +501,8 @@ class Builder:
         """Leaves under ``expr`` (of DuckDB type ``typ``, or a LIST of it when ``in_list``);
         ``path`` is its JSON path in the source line while one path addresses it."""
         kind = typ.id
+        if not self._could_want(name):
+            return
         if str(typ) == "JSON":
             yield from self._json_leaves(expr, name, in_list, label)
         elif kind == "struct":
@@ -488,6 +531,14 @@ class Builder:
             yield Leaf(name, expr, "BIGINT", in_list, path, doubled=True)
         else:
             yield Leaf(name, expr, str(typ), in_list, path)
+
+    def _could_want(self, name: str) -> bool:
+        """Can a wanted field (or one naming the index) lie at or under dotted ``name``?"""
+        if self.wanted is None or not name:
+            return True
+        return any(w == name or w.startswith(name + ".") for w in self.wanted) or any(
+            f"data_stream.{k}" == name or name == "data_stream" for k in ("type", "dataset", "namespace")
+        )
 
     def _json_leaves(self, expr: str, name: str, in_list: bool, label: str) -> Iterator[Leaf]:
         """Values DuckDB could not give one type (a scalar here, an array there; a number
@@ -601,6 +652,15 @@ def _primed_copy(source: Path, primer: dict, tmp: Path) -> Path:
     return target
 
 
+def _merge(into: dict, more: dict) -> None:
+    """Deep-merge primer documents (objects merge key by key; the first value otherwise wins)."""
+    for k, v in more.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        elif k not in into:
+            into[k] = v
+
+
 def _convert_field(expr: str, have: FieldInfo, target: MappedField, names: Names) -> str:
     """A stored field (dynamic type) converted to a mapped type, lists element-wise."""
     base = STORAGE[have.type]
@@ -637,8 +697,9 @@ def _first_bad_line(con: duckdb.DuckDBPyConnection, source: Path) -> int | None:
     """Line number of the first malformed or non-object line.
 
     DuckDB's error names a line near the first malformed one (its count can be off by
-    one); Python checks lines from a little before that hint with ``json.loads``, and
-    earlier lines only for not starting with ``{`` (valid JSON that is no object)."""
+    one, e.g. after invalid UTF-8); Python checks lines from a little before that hint
+    (strict UTF-8, then ``json.loads``), and earlier lines only for not starting with ``{``
+    (valid JSON that is no object)."""
     hint = None
     try:
         con.execute(f"SELECT count(*) FROM read_ndjson_objects({lit(str(source))})").fetchone()
@@ -647,17 +708,61 @@ def _first_bad_line(con: duckdb.DuckDBPyConnection, source: Path) -> int | None:
         if m:
             hint = int(m.group(1))
     careful_from = 1 if hint is None else max(1, hint - 3)
-    with inputs.open_text(source) as fh:
+    with _open_binary(source) as fh:
         for number, line in enumerate(fh, start=1):
             text = line.strip()
             if not text:
                 continue
-            if not text.startswith("{"):
+            if not text.startswith(b"{"):
                 return number
-            if number >= careful_from:
-                try:
-                    if not isinstance(json.loads(text), dict):
-                        return number
-                except ValueError:
-                    return number
+            if number >= careful_from and not _is_object(text):
+                return number
     return hint
+
+
+MAX_LINE_BYTES = 16 << 20
+"""Longest line loaded (DuckDB's reader refuses longer JSON values); longer ones are skipped."""
+MAX_NAMED = 5
+"""How many skipped oversized lines are named one by one."""
+
+
+def _open_binary(source: Path):
+    return gzip.open(source, "rb") if source.name.lower().endswith(".gz") else open(source, "rb")
+
+
+def _is_object(text: bytes) -> bool:
+    try:
+        return isinstance(json.loads(text.decode("utf-8")), dict)
+    except ValueError:  # UnicodeDecodeError is a ValueError
+        return False
+
+
+def _sort_lines(source: Path, kept: Path) -> tuple[int, int, int | None, list[int]]:
+    """Python's pass over a file DuckDB cannot read whole: copies the JSON-object lines to
+    ``kept`` and returns (malformed count, good count, first malformed line, oversized lines).
+    Memory stays bounded: an oversized line is skipped in chunks, never held."""
+    bad = good = 0
+    first: int | None = None
+    oversized: list[int] = []
+    with _open_binary(source) as fh, open(kept, "wb") as out:
+        number = 0
+        while True:
+            line = fh.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                break
+            number += 1
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                oversized.append(number)
+                while line and not line.endswith(b"\n"):
+                    line = fh.readline(1 << 20)
+                continue
+            text = line.strip()
+            if not text:
+                continue
+            if _is_object(text):
+                good += 1
+                out.write(text + b"\n")
+            else:
+                bad += 1
+                first = first or number
+    return bad, good, first, oversized

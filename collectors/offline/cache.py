@@ -2,8 +2,8 @@
 
 A loaded export is kept as a DuckDB database file in the XDG cache directory
 (``platformdirs.user_cache_dir("huntbench")/offline``, or ``$HUNTBENCH_CACHE_DIR``), named
-by a hash of: the loader's format version, the resolved path, every file's size and
-mtime, the forced index and the mappings. A changed file gets a new key, so a stale cache
+by a hash of: the loader's format version, the resolved path, every file's size, mtime,
+inode, ctime and a hash of its first and last blocks, the forced index and the mappings. A changed file gets a new key, so a stale cache
 is never read; an unreadable or half-written cache file is deleted and rebuilt silently.
 Files are written under a temporary name (in a background thread, so the data is usable
 at once) and renamed into place, so an interrupted load leaves no cache behind; writing a
@@ -28,7 +28,7 @@ import platformdirs
 from collectors.offline.build import Built, Part
 from collectors.offline.sql import ident, lit
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Bump whenever the tables the loader writes change shape or meaning."""
 
 CACHE_MIN_BYTES = int(os.environ.get("HUNTBENCH_CACHE_MIN_BYTES", str(4 << 20)))
@@ -54,17 +54,47 @@ def cache_dir() -> Path:
 
 def cache_key(files: list[Path], forced: str | None, mappings: dict) -> str:
     """``{inputs}-{version}``: the first half names the inputs (so an older cache of the same
-    export can be found and deleted), the second also covers sizes, mtimes and mappings."""
+    export can be found and deleted), the second covers what changes with their content.
+
+    Size and mtime alone are not enough (an edit that keeps the size, followed by
+    ``touch -r``, would bring the old answer back): the inode (a file replaced by another),
+    the ctime (which no one can set back) and a hash of each file's first and last blocks
+    are part of the key too."""
     stats = []
     for f in files:
         st = f.stat()
-        stats.append([str(f.resolve()), st.st_size, st.st_mtime_ns])
+        stats.append([str(f.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns,
+                      _ends_digest(f, st.st_size)])
     inputs = json.dumps({"files": [s[0] for s in stats], "index": forced}, sort_keys=True)
     blob = json.dumps(
         {"v": FORMAT_VERSION, "files": stats, "index": forced, "mappings": mappings},
         sort_keys=True, default=str,
     )
     return f"{_digest(inputs, 16)}-{_digest(blob, 24)}"
+
+
+ENDS_BYTES = 1 << 16
+
+
+def _ends_digest(path: Path, size: int) -> str:
+    """A hash of the file's first and last 64 KiB: cheap, and catches most edits even where
+    the file system's times cannot be trusted."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            h.update(fh.read(ENDS_BYTES))
+            if size > ENDS_BYTES:
+                fh.seek(max(ENDS_BYTES, size - ENDS_BYTES))
+                h.update(fh.read(ENDS_BYTES))
+    except OSError:
+        return ""
+    return h.hexdigest()[:16]
+
+
+def replaced(key: str) -> bool:
+    """Is there a cache of the same inputs under another key (their files changed)?"""
+    prefix = key.split("-")[0]
+    return any(p.name != f"{key}.duckdb" for p in cache_dir().glob(f"{prefix}-*.duckdb"))
 
 
 def _digest(text: str, n: int) -> str:
@@ -106,7 +136,7 @@ class Writer:
         alias = ident(f"hb_write_{uuid.uuid4().hex[:8]}")
         cur = self._cursor
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # data from the export: yours only
             _sweep(folder)
             cur.execute(f"ATTACH {lit(str(tmp))} AS {alias}")
             tables: list[str] = []

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 
-from collectors.offline import cache, inputs
+from collectors.offline import cache, inputs, lazy, spill
 from collectors.offline.build import Builder, Built, Part
 from collectors.offline.fields import FieldInfo
+from collectors.offline.lazy import Need, matches
 from collectors.offline.sql import ident, lit
 from collectors.offline.types import STORAGE, MappedField, convert, parse_mapping
 from collectors.result import SourceError
@@ -35,6 +35,7 @@ class Catalog:
     def __init__(self, con: duckdb.DuckDBPyConnection, parts: list[Part], problems: list[str]):
         self.con = con
         self.problems = problems
+        self.need: Need | None = None  # set on a narrow load: what it can answer exactly
         self._writers: list = []
         self._fields: dict[str, dict[str, FieldInfo]] = {}
         self._assemble(parts)
@@ -46,12 +47,7 @@ class Catalog:
     def resolve(self, pattern: str) -> list[str]:
         """Index names matching a ``FROM`` pattern: exact, or ``*`` as any characters
         (a wildcard pattern matches hidden ``.``-names only when it starts with ``.``)."""
-        pattern = pattern.strip()
-        if "*" not in pattern:
-            return [pattern] if pattern in self._fields else []
-        regex = re.compile(".*".join(re.escape(p) for p in pattern.split("*")), re.DOTALL)
-        hidden_too = pattern.startswith(".")  # like Elasticsearch, `*` skips hidden `.names`
-        return [n for n in self.indices() if regex.fullmatch(n) and (hidden_too or not n.startswith("."))]
+        return [n for n in self.indices() if matches(pattern, n)]
 
     def fields(self, index: str) -> dict[str, FieldInfo]:
         return dict(self._fields[index])
@@ -71,27 +67,64 @@ class Catalog:
         self.con.close()
 
     # -- building ---------------------------------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        """Every index and field of the export is loaded (not a query's narrow load)."""
+        return self.need is None
+
     @classmethod
-    def load(cls, specs: list, mappings: dict[str, Path] | None = None) -> "Catalog":
-        """Load ``--data`` specs (files or folders), typed by ``--mapping INDEX=PATH``."""
+    def load(cls, specs: list, mappings: dict[str, Path] | None = None, need: Need | None = None,
+             connected: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> "Catalog":
+        """Load ``--data`` specs (files or folders), typed by ``--mapping INDEX=PATH``.
+
+        With ``need`` (see :mod:`collectors.offline.lazy`), an export without a cache loads
+        only the files that can hold those indices, and only those fields: a narrow
+        catalog that answers that query exactly and writes no cache. ``connected`` is
+        handed the connection before loading starts (to interrupt it on cancel)."""
         parsed = {index: _read_mapping(index, Path(path)) for index, path in (mappings or {}).items()}
         con = _connect()
+        if connected is not None:
+            connected(con)
         try:
-            return cls._load_into(con, specs, parsed)
+            return cls._load_into(con, specs, parsed, None if parsed else need)
         except BaseException:
             con.close()  # nothing half-loaded stays around
             raise
 
+    @staticmethod
+    def cached(specs: list) -> bool:
+        """Is the complete load of these specs (without mappings) in the cache already?"""
+        try:
+            for spec in specs:
+                files = inputs.expand(Path(spec.path))
+                size = sum(f.stat().st_size for f in files)
+                if not cache.wanted(files, size):
+                    return False
+                key = cache.cache_key(files, getattr(spec, "index", None) or None, {})
+                if not (cache.cache_dir() / f"{key}.duckdb").exists():
+                    return False
+        except (OSError, SourceError):
+            return False
+        return True
+
     @classmethod
-    def _load_into(cls, con: duckdb.DuckDBPyConnection, specs: list, parsed: dict) -> "Catalog":
+    def _load_into(cls, con: duckdb.DuckDBPyConnection, specs: list, parsed: dict, need: Need | None) -> "Catalog":
         raw_maps = {index: _mapping_key(m) for index, m in parsed.items()}
         database = ident(_current_db(con))
         in_memory = Builder(con, f"{database}.{ident('_hb')}", parsed)
+        narrow: Builder | None = None
+        if need is not None:
+            con.execute("CREATE SCHEMA _hbn")
+            narrow = Builder(con, f"{database}.{ident('_hbn')}", parsed,
+                             None if need.fields is None else set(need.fields))
         built = Built()
         writers: list[tuple[str, Builder]] = []
+        narrowed = False
         for n, spec in enumerate(specs):
             path = Path(spec.path)
-            files = inputs.expand(path)
+            skipped: list[str] = []
+            files = inputs.expand(path, skipped)
+            built.problems.extend(skipped)
             forced = getattr(spec, "index", None) or None
             size = sum(f.stat().st_size for f in files)
             key = cache.cache_key(files, forced, raw_maps) if cache.wanted(files, size) else None
@@ -100,6 +133,14 @@ class Catalog:
                 built.parts.extend(cached.parts)
                 built.problems.extend(cached.problems)
                 continue
+            if narrow is not None:
+                narrowed = True
+                for f in files:
+                    if lazy.may_hold(con, f, forced, need.patterns if need else ()):
+                        narrow.add_file(f, forced, _label(path, f))
+                continue
+            if key and cache.replaced(key):
+                built.problems.append(f"{path}: cache rebuilt (the files changed since it was written)")
             builder = in_memory
             if key:  # its own schema, copied to the cache once loaded
                 schema = f"{database}.{ident(f'_hb{n}')}"
@@ -113,7 +154,11 @@ class Catalog:
                 writers.append((key, builder))
         built.parts.extend(in_memory.out.parts)
         built.problems.extend(in_memory.out.problems)
+        if narrow is not None:
+            built.parts.extend(narrow.out.parts)
+            built.problems.extend(narrow.out.problems)
         catalog = cls(con, built.parts, built.problems)
+        catalog.need = need if narrowed else None
         catalog._writers = [cache.Writer(con, key, b.schema, b.out) for key, b in writers]
         return catalog
 
@@ -197,7 +242,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = {lit(MEMORY_LIMIT)}")
-    con.execute(f"SET temp_directory = {lit(str(Path(tempfile.gettempdir()) / 'huntbench-duckdb'))}")
+    con.execute(f"SET temp_directory = {lit(str(spill.spill_dir()))}")
     con.execute("CREATE SCHEMA IF NOT EXISTS _hb")
     return con
 

@@ -22,14 +22,15 @@ SUFFIXES = (".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz", ".json.gz")
 SNIFF_BYTES = 1 << 16
 
 
-def expand(path: Path) -> list[Path]:
-    """The data files of one ``--data`` path (a file, or a folder searched recursively)."""
+def expand(path: Path, skipped: list[str] | None = None) -> list[Path]:
+    """The data files of one ``--data`` path (a file, or a folder searched recursively).
+
+    A subfolder that cannot be read is skipped, never silently: ``skipped PATH: permission
+    denied`` is added to ``skipped`` (shown as a warning), since the answer then covers
+    only part of the export."""
     try:
         if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.name.lower().endswith(SUFFIXES) and not p.name.startswith(".")
-            )
+            files = sorted(_walk(path, skipped if skipped is not None else []))
             if not files:
                 raise SourceError(f"{path}: folder holds no {', '.join(SUFFIXES)} files")
             for f in files:
@@ -39,6 +40,21 @@ def expand(path: Path) -> list[Path]:
     except PermissionError as exc:
         raise SourceError(f"{path}: cannot read ({exc.strerror or 'permission denied'})") from None
     return [path]
+
+
+def _walk(root: Path, skipped: list[str]) -> Iterator[Path]:
+    def unreadable(exc: OSError) -> None:
+        if exc.filename == str(root):
+            raise exc  # the folder named by --data itself: an error, not a partial load
+        reason = (exc.strerror or str(exc)).lower()
+        skipped.append(f"skipped {exc.filename}: {reason}")
+
+    for folder, dirs, names in os.walk(root, onerror=unreadable):
+        dirs.sort()
+        for name in names:
+            p = Path(folder) / name
+            if name.lower().endswith(SUFFIXES) and not name.startswith(".") and p.is_file():
+                yield p
 
 
 def _check_readable(path: Path) -> None:

@@ -6,17 +6,20 @@ that opening the workbench does not wait for them.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from collectors.interface import (
+    Cancelled,
     CancelToken,
     Language,
     Params,
     Progress,
+    QueryError,
     QueryResult,
     SourceError,
     SourceKind,
@@ -24,6 +27,8 @@ from collectors.interface import (
 
 if TYPE_CHECKING:
     from collectors.offline.catalog import Catalog
+    from collectors.offline.lazy import Need
+    from collectors.offline.meter import LoadMeter
 
 
 @dataclass
@@ -41,9 +46,24 @@ class DataSpec:
         return cls(Path(text).expanduser())
 
 
+LAZY_MIN_BYTES = int(os.environ.get("HUNTBENCH_LAZY_MIN_BYTES", str(32 << 20)))
+"""Exports at least this big answer a first query from a narrow load (see
+:mod:`collectors.offline.lazy`); smaller ones load completely in about a second anyway."""
+
+
+NARROW_KEPT = 4
+"""Narrow loads kept for the queries that follow until the complete cache is ready."""
+
+
 @dataclass
 class OfflineSource:
-    """ES|QL over local NDJSON through the embedded engine on DuckDB."""
+    """ES|QL over local NDJSON through the embedded engine on DuckDB.
+
+    On a big export without a cache, a query is answered from a narrow load (its indices,
+    its fields; exact, see :mod:`collectors.offline.lazy`) while a detached process builds
+    the complete cache; once that cache is there, the next query opens it in well under a
+    second. Until then, later queries reuse the narrow load when it covers them, else
+    load narrowly for themselves."""
 
     specs: list[DataSpec]
     mappings: dict[str, Path] = field(default_factory=dict)
@@ -51,23 +71,92 @@ class OfflineSource:
     label: str | None = None
     kind: SourceKind = SourceKind.OFFLINE
     language: Language = Language.ESQL
+    on_load: Callable[[LoadMeter], None] | None = field(default=None, repr=False)
+    """Called about four times a second while data loads (a CLI progress bar)."""
     _catalog: Catalog | None = field(default=None, init=False, repr=False)
+    _narrow: list[Catalog] = field(default_factory=list, init=False, repr=False)
+    _prewarmed: bool = field(default=False, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def catalog(self) -> Catalog:
-        """Load lazily (and once) so that opening the UI is instant."""
+        """The complete catalog, loaded lazily (and once) so that opening the UI is instant."""
         with self._lock:
             if self._catalog is None:
-                from collectors.offline.catalog import Catalog
-
-                self._catalog = Catalog.load(self.specs, self.mappings)
+                self._catalog = self._load(None, None, None)
             return self._catalog
 
     def warm(self) -> None:
-        """Load the data and import the engine now (called in a thread before the first query)."""
-        _ = self.catalog
+        """Import the engine and load small data now (called in a thread before the first
+        query); a big export waits for the first query, which loads only what it needs."""
+        if not self._narrow_worth_it():
+            _ = self.catalog
         import collectors.esql.engine  # noqa: F401
+
+    def catalog_for(self, query: str, cancel: CancelToken | None = None,
+                    progress: Progress | None = None) -> Catalog:
+        """A catalog that answers ``query`` exactly: the complete one when loaded or
+        cached, else a narrow one (and the complete cache is started in the background)."""
+        from collectors.offline import lazy
+        from collectors.offline.catalog import Catalog
+
+        with self._lock:
+            if self._catalog is not None:
+                return self._catalog
+            need = lazy.needs(query) if self._narrow_worth_it() else None
+            if need is not None and Catalog.cached(self.specs):
+                need = None  # the complete cache is ready: open it
+            if need is not None:
+                for narrow in self._narrow:
+                    if narrow.need is not None and narrow.need.covers(need):
+                        return narrow
+            catalog = self._load(need, cancel, progress)
+            if catalog.complete:
+                self._catalog, self._narrow = catalog, []
+                return catalog
+            # the last few narrow loads (each pane's query, say), newest first
+            self._narrow = [catalog, *self._narrow][:NARROW_KEPT]
+            if not self._prewarmed:
+                self._prewarmed = True
+                from collectors.offline import prewarm
+
+                prewarm.spawn(self.specs)
+            return catalog
+
+    def _narrow_worth_it(self) -> bool:
+        return not self.mappings and _export_bytes(self.specs) >= LAZY_MIN_BYTES
+
+    def _load(self, need: Need | None, cancel: CancelToken | None, progress: Progress | None) -> Catalog:
+        """Catalog.load with a progress meter, and Esc (``cancel``) interrupting DuckDB."""
+        import duckdb
+
+        from collectors.offline.catalog import Catalog
+        from collectors.offline.meter import LoadMeter, Ticker
+
+        meter = LoadMeter(_export_bytes(self.specs))
+        held: list = []
+
+        def tick() -> None:
+            if progress is not None:
+                progress(meter.status())
+            if self.on_load is not None:
+                self.on_load(meter)
+            if cancel is not None and cancel.cancelled and held:
+                held[0].interrupt()
+
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled("loading cancelled")
+        try:
+            with Ticker(tick):
+                catalog = Catalog.load(self.specs, self.mappings, need=need, connected=held.append)
+        except duckdb.InterruptException:
+            raise Cancelled("loading cancelled") from None
+        meter.done = True
+        tick()  # the bar's last state: all read
+        if cancel is not None and cancel.cancelled:
+            catalog.close()
+            raise Cancelled("loading cancelled")
+        return catalog
 
     def describe(self) -> str:
         if self.label:
@@ -83,8 +172,15 @@ class OfflineSource:
         for spec in self.specs:
             if not spec.path.exists():
                 raise SourceError(f"--data {spec.path}: no such file or directory")
-        catalog = self.catalog
-        result = run_esql(query, catalog, params=params, now=self.effective_now(), cancel=cancel)
+        catalog = self.catalog_for(query, cancel, progress)
+        try:
+            result = run_esql(query, catalog, params=params, now=self.effective_now(), cancel=cancel)
+        except QueryError as exc:
+            # An index missing because its file held no document at all: say why.
+            empty = [p for p in getattr(catalog, "problems", []) if p.endswith("nothing loaded from it")]
+            if empty and exc.reason.startswith("Unknown index"):
+                raise QueryError(f"{exc.reason} ({'; '.join(empty)})", exc.line, exc.column) from None
+            raise
         problems = [p for p in getattr(catalog, "problems", []) if p not in result.warnings]
         result.warnings = problems + result.warnings
         return result
@@ -105,3 +201,16 @@ def sample_source(now: datetime | None = None) -> OfflineSource:
         now=now or sample_data.capture_time(),
         label="sample data (bundled, offline)",
     )
+
+
+def _export_bytes(specs: list[DataSpec]) -> int:
+    total = 0
+    for spec in specs:
+        try:
+            if spec.path.is_dir():
+                total += sum(p.stat().st_size for p in spec.path.rglob("*") if p.is_file())
+            else:
+                total += spec.path.stat().st_size
+        except OSError:
+            pass
+    return total

@@ -91,21 +91,23 @@ class FsRoot:
         """``lstat`` of the last component, every directory above it resolved inside the image."""
         if self.root is None:
             return os.lstat(image_path)
-        clean = posixpath.normpath("/" + image_path)
-        if clean.strip("/") == "":
+        clean = image_path
+        if not clean.startswith("/") or "/." in clean or "//" in clean or clean.endswith("/"):
+            clean = posixpath.normpath("/" + image_path)  # the common case (a walked path) skips this
+        parent, _, name = clean.rpartition("/")
+        if not name:
             return os.lstat(self.root)
-        parent, name = posixpath.split(clean)
-        return os.lstat(self._resolved_dir(parent).rstrip("/") + "/" + name)
+        return os.lstat(self._resolved_dir(parent or "/") + name)
 
     def _resolved_dir(self, image_dir: str) -> str:
-        """:meth:`resolve` of a directory, remembered for the query (a walk lstat's every
+        """:meth:`resolve` of a directory with a trailing ``/``, remembered for the query (a walk lstat's every
         entry of one directory in turn; resolving its parent each time would cost a
         system call per path component per file)."""
         found = self._dirs.get(image_dir)
         if found is None:
             if len(self._dirs) >= 4096:
                 self._dirs.clear()
-            found = self._dirs[image_dir] = self.resolve(image_dir)
+            found = self._dirs[image_dir] = self.resolve(image_dir).rstrip("/") + "/"
         return found
 
     def stat(self, image_path: str) -> os.stat_result:

@@ -55,9 +55,11 @@ def resolve_file_pattern(fs: FsRoot, pattern: str, limits: int = GLOB_ALL) -> It
     recursive = wild >= 0 and wild + 3 >= len(path)
     streams = [_glob_one(fs, alternative, recursive) for alternative in expand_braces(path)]
     hits = streams[0] if len(streams) == 1 else _unique(heapq.merge(*streams))
+    if limits == GLOB_ALL:
+        yield from hits
+        return
     for hit in hits:
-        is_folder = hit.endswith("/")
-        if (is_folder and limits & GLOB_FOLDERS) or (not is_folder and limits & GLOB_FILES):
+        if (limits & GLOB_FOLDERS) if hit.endswith("/") else (limits & GLOB_FILES):
             yield hit
 
 
@@ -108,7 +110,15 @@ def _glob_one(fs: FsRoot, pattern: str, recursive: bool = False) -> Iterator[str
         yield "/"
         return
     want_dirs_only = pattern.endswith("/")
-    yield from _walk(fs, "/", components, 0, want_dirs_only, recursive, ())
+    # Literal leading folders (``/var/lib/dpkg/info``) are one directory, not a walk: descend
+    # them here so each row does not pass through a generator per level.
+    directory, index = "/", 0
+    while index < len(components) - 1 and not _MAGIC.search(components[index]):
+        directory = directory.rstrip("/") + "/" + components[index]
+        if not fs.is_dir(directory):
+            return
+        index += 1
+    yield from _walk(fs, directory, components, index, want_dirs_only, recursive, ())
 
 
 def _walk(fs: FsRoot, directory: str, components: list[str], index: int, dirs_only: bool,

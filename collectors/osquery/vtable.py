@@ -24,7 +24,6 @@ column LIKE constant), so no LIKE rewriting is needed.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import operator
 import os
@@ -240,8 +239,7 @@ class _VTable:
         key = self.table.row_key(row)
         if key is None:
             return next(self.next_row_id)
-        digest = hashlib.blake2b(repr(key).encode("utf-8", "surrogateescape"), digest_size=8).digest()
-        return int.from_bytes(digest, "big", signed=True)
+        return hash(key)  # 64-bit and stable within the process: enough for one query
 
 
 def _as_text(value: Any) -> str | None:

@@ -129,8 +129,12 @@ def stat_path(fs: FsRoot, path: str, directory: str, filename: str | None = None
 def expand_paths(fs: FsRoot, constraints: Constraints, column: str, limits: int) -> Iterator[str]:
     """EQUALS values plus LIKE patterns resolved to paths, sorted and unique (osquery's
     std::set), as a stream: the patterns are walked only as far as rows are asked for."""
-    streams: list[Iterable[str]] = [sorted(set(constraints.equals(column)))]
+    equals = sorted(set(constraints.equals(column)))
+    streams: list[Iterable[str]] = [equals] if equals else []
     streams += [resolve_file_pattern(fs, pattern, limits) for pattern in constraints.like(column)]
+    if len(streams) == 1:  # one pattern (or one list): already sorted and unique
+        yield from streams[0]
+        return
     last = None
     for path in heapq.merge(*streams):
         if path != last:
@@ -177,8 +181,9 @@ class FileTable(Table):
     def generate(self, constraints: Constraints) -> Iterable[FileRow]:
         fs = self.fs
         shown: dict[str, str] = {}
-        for path in expand_paths(fs, constraints, "path", GLOB_ALL):
-            fs.check_deadline()
+        for n, path in enumerate(expand_paths(fs, constraints, "path", GLOB_ALL)):
+            if not n & 511:  # a huge folder is stat'ed entry by entry: the deadline holds there too
+                fs.check_deadline()
             directory, filename = boost_parts(path)
             if directory not in shown:
                 shown[directory] = display(directory)

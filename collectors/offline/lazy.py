@@ -1,0 +1,179 @@
+"""What a query needs from a fresh export, so its first answer loads only that.
+
+A responder's first query on a fresh export names one index pattern and a handful of
+fields; loading every index and every field first makes them wait several times longer
+than DuckDB over the raw file would. :func:`needs` reads the query (the engine's own
+parser) for the ``FROM`` patterns and the fields it uses; :func:`may_hold` proves, per
+file, whether it can hold documents of those indices. The narrow load that follows still
+decides every loaded field's type and multi-valuedness from the whole file, so the answer
+is the one a complete load gives; the complete load (and its cache) is built afterwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+
+from collectors.offline import inputs
+from collectors.offline.sql import lit
+
+DS = ("type", "dataset", "namespace")
+
+
+@dataclass(frozen=True)
+class Need:
+    """The indices (``FROM`` patterns) and fields one query reads; ``fields`` None: all."""
+
+    patterns: tuple[str, ...]
+    fields: frozenset[str] | None
+
+    def covers(self, other: "Need") -> bool:
+        """Does a load made for ``self`` answer ``other`` exactly?"""
+        if not set(other.patterns) <= set(self.patterns):
+            return False
+        if self.fields is None:
+            return True
+        return other.fields is not None and other.fields <= self.fields
+
+
+def matches(pattern: str, name: str) -> bool:
+    """Does index ``name`` match a ``FROM`` pattern (exact, or ``*`` as any characters; a
+    wildcard matches hidden ``.``-names only when the pattern starts with ``.``)."""
+    pattern = pattern.strip()
+    if "*" not in pattern:
+        return pattern == name
+    regex = re.compile(".*".join(re.escape(p) for p in pattern.split("*")), re.DOTALL)
+    return bool(regex.fullmatch(name)) and (pattern.startswith(".") or not name.startswith("."))
+
+
+def needs(query: str) -> Need | None:
+    """The query's needs, or None when it cannot be told (not a ``FROM`` query, or one
+    that does not parse: the complete load then gives the usual answer or error)."""
+    from collectors.esql import ast  # noqa: PLC0415  (the engine is imported on first use)
+    from collectors.esql.parser import parse  # noqa: PLC0415
+
+    try:
+        tree = parse(query)
+    except Exception:  # any parse failure: let the complete path report it
+        return None
+    if not tree.commands or not isinstance(tree.commands[0], ast.From):
+        return None
+    source = tree.commands[0]
+    names: set[str] = set()
+    narrowed = False  # does a command before the end choose the output columns?
+    for cmd in tree.commands[1:]:
+        if isinstance(cmd, (ast.Keep, ast.Drop)):
+            if any("*" in p for p in cmd.patterns):
+                return Need(tuple(source.indices), None)
+            names.update(cmd.patterns)
+            narrowed = narrowed or isinstance(cmd, ast.Keep)
+        elif isinstance(cmd, ast.Rename):
+            names.update(old for old, _ in cmd.pairs)
+        elif isinstance(cmd, ast.MvExpand):
+            names.add(cmd.field)
+        elif isinstance(cmd, ast.Stats):
+            narrowed = True
+        names.update(_field_names(cmd))
+        if narrowed:
+            break  # later commands only see what KEEP / STATS produced
+    return Need(tuple(source.indices), frozenset(names) if narrowed else None)
+
+
+def _field_names(node: Any) -> Iterator[str]:
+    """Every field named anywhere inside an AST node."""
+    from collectors.esql import ast  # noqa: PLC0415
+
+    if isinstance(node, ast.Field):
+        yield node.name
+    if dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            yield from _field_names(getattr(node, f.name))
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _field_names(item)
+
+
+def may_hold(con: duckdb.DuckDBPyConnection, path: Path, forced: str | None, patterns: tuple[str, ...]) -> bool:
+    """Can ``path`` hold a document of an index matching ``patterns``? False only when proven.
+
+    A document's index is its ``_index`` (hit dumps), its ``data_stream`` name or the file's
+    name: the first line is checked first (the usual case: the file holds the index), then
+    a scan reading only those keys proves the whole file. Anything unexpected (a malformed
+    line, a ``data_stream`` that is not an object, a whole-JSON file) counts as "may hold"."""
+    if forced:
+        return any(matches(p, forced) for p in patterns)
+    names = {inputs.stem(path)}
+    first = _first_line(path)
+    if first is None:
+        return True
+    names |= _names_in(first)
+    if _any_match(names, patterns):
+        return True
+    ds = "STRUCT(type VARCHAR, dataset VARCHAR, namespace VARCHAR)"
+    dotted = ", ".join(f'"data_stream.{k}" VARCHAR' for k in DS)
+    columns = "{" + ", ".join([
+        "'_index': 'VARCHAR'", f"'data_stream': '{ds}'", f"'_source': 'STRUCT(data_stream {ds}, {dotted})'",
+        *(f"'data_stream.{k}': 'VARCHAR'" for k in DS),
+    ]) + "}"
+
+    def concat(parts: list[str]) -> str:
+        return " || '-' || ".join(parts)
+
+    candidates = [
+        "_index",
+        concat([f"data_stream.{k}" for k in DS]),
+        concat([f"_source.data_stream.{k}" for k in DS]),
+        concat([f'"data_stream.{k}"' for k in DS]),
+        concat([f'_source."data_stream.{k}"' for k in DS]),
+    ]
+    sql = (
+        f"SELECT DISTINCT unnest([{', '.join(candidates)}]) "
+        f"FROM read_json({lit(str(path))}, format='newline_delimited', columns={columns})"
+    )
+    try:
+        found = {r[0] for r in con.execute(sql).fetchall() if r[0] is not None}
+    except duckdb.Error:
+        return True
+    return _any_match(names | found, patterns)
+
+
+def _any_match(names: set[str], patterns: tuple[str, ...]) -> bool:
+    return any(matches(p, n) for p in patterns for n in names)
+
+
+def _first_line(path: Path) -> dict | None:
+    """The first document of an NDJSON file, or None (not NDJSON, or not an object)."""
+    try:
+        if inputs.sniff(path) != "ndjson":
+            return None
+        with inputs.open_text(path) as fh:
+            for line in fh:
+                if line.strip():
+                    value = json.loads(line)
+                    return value if isinstance(value, dict) else None
+    except (ValueError, OSError, EOFError):
+        return None
+    except Exception:  # e.g. a SourceError from sniffing an unreadable file
+        return None
+    return None
+
+
+def _names_in(doc: dict) -> set[str]:
+    out = set()
+    if isinstance(doc.get("_index"), str):
+        out.add(doc["_index"])
+    for holder in (doc, doc.get("_source")):
+        if isinstance(holder, dict):
+            ds = holder.get("data_stream")
+            if isinstance(ds, dict) and all(isinstance(ds.get(k), str) for k in DS):
+                out.add("-".join(ds[k] for k in DS))
+            flat = [holder.get(f"data_stream.{k}") for k in DS]
+            if all(isinstance(v, str) for v in flat):
+                out.add("-".join(flat))  # type: ignore[arg-type]
+    return out
