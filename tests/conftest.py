@@ -53,3 +53,13 @@ def image(tmp_path):
     root.mkdir()
     facts = build_image(root)
     return root, facts
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The ES|QL conformance share (passed / known differences / refused) when it ran."""
+    import sys
+
+    module = sys.modules.get("tests.test_esql_conformance")
+    if module is not None:
+        for line in module.summary_lines(terminalreporter.stats):
+            terminalreporter.write_line(line)

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -31,14 +32,55 @@ UNSUPPORTED_CAPABILITIES = {
     "inline_stats": "INLINE STATS is not implemented",
     "optional_fields_nullify_tech_preview": "SET unmapped_fields is not implemented",
 }
-DATASETS = {"employees"}
+DATASETS = {"employees", "hosts"}
+UNLOADABLE = {"ul_logs": "the offline loader maps unsigned_long fields as unsupported"}
 DEFAULT_LIMIT_WARNING = "No limit defined, adding default limit of [1000]"
+# Supported cases whose answer still differs from Elasticsearch, each with the reason. They run
+# as strict xfail: a listed case that starts passing fails the run until it is removed here.
+KNOWN_FAILURES: dict[str, str] = {
+    'ip.csv-spec:cidrMatchFunctionArg': 'CIDR_MATCH takes only constant block arguments offline',
+    'ip.csv-spec:cidrMatchFieldArg': 'CIDR_MATCH takes only constant block arguments offline',
+    'ip.csv-spec:cdirMatchOrsIPs': 'CIDR_MATCH over a multi-valued ip: Elasticsearch matches any value, offline warns and gives null',
+    'ip.csv-spec:cdirMatchEqualsInsOrs': 'CIDR_MATCH over a multi-valued ip: Elasticsearch matches any value, offline warns and gives null',
+    'ip.csv-spec:cidrMatchEqualsInsOrsIPs': 'CIDR_MATCH over a multi-valued ip: Elasticsearch matches any value, offline warns and gives null',
+    'boolean.csv-spec:convertFromIntAndLong': 'keyword sub-field of a double keeps the source text (-3.90); the loader derives it from the number',
+    'floats.csv-spec:convertFromString': 'this spec version words the parse failure as java.lang.NumberFormatException; offline uses the newer InvalidArgumentException text',
+    'grok.csv-spec:multiPatterns': 'GROK with several patterns is not parsed',
+    'grok.csv-spec:multiPatterns2': 'GROK with several patterns is not parsed',
+    'ints.csv-spec:inLongAndInt': 'this spec version expects no warning for IN with a multi-valued field pushed to Lucene; offline warns as newer versions do (rows equal)',
+    'ints.csv-spec:convertStringToLong': 'this spec version words the parse failure as java.lang.NumberFormatException; offline uses the newer InvalidArgumentException text',
+    'ints.csv-spec:convertULToInt': 'unsigned_long conversions and arithmetic are not implemented',
+    'ints.csv-spec:convertStringToInt': 'this spec version words the parse failure as java.lang.NumberFormatException; offline uses the newer InvalidArgumentException text',
+    'ints.csv-spec:convertDoubleToInt': 'TO_INTEGER of a double past long: Elasticsearch names [long] range in the warning, offline [integer]',
+    'ints.csv-spec:lessThanMultivalue': 'this spec version expects no warning for a multi-valued comparison pushed to Lucene; offline warns as newer versions and where-like.csv-spec do (rows equal)',
+    'ints.csv-spec:greaterThanMultivalue': 'this spec version expects no warning for a multi-valued comparison pushed to Lucene; offline warns as newer versions and where-like.csv-spec do (rows equal)',
+    'ints.csv-spec:equalToMultivalue': 'this spec version expects no warning for a multi-valued comparison pushed to Lucene; offline warns as newer versions and where-like.csv-spec do (rows equal)',
+    'ints.csv-spec:equalToOrEqualToMultivalue': 'this spec version expects no warning for a multi-valued comparison pushed to Lucene; offline warns as newer versions and where-like.csv-spec do (rows equal)',
+    'ints.csv-spec:inMultivalue': 'this spec version expects no warning for a multi-valued comparison pushed to Lucene; offline warns as newer versions and where-like.csv-spec do (rows equal)',
+    'ints.csv-spec:notLessThanMultivalue': 'this spec version expects no warning for a multi-valued comparison pushed to Lucene; offline warns as newer versions and where-like.csv-spec do (rows equal)',
+    'ints.csv-spec:notGreaterThanMultivalue': 'this spec version expects no warning for a multi-valued comparison pushed to Lucene; offline warns as newer versions and where-like.csv-spec do (rows equal)',
+    'ints.csv-spec:notEqualToMultivalue': 'this spec version expects no warning for a multi-valued comparison pushed to Lucene; offline warns as newer versions and where-like.csv-spec do (rows equal)',
+    'ip.csv-spec:convertFromStringLeadingZerosDecimal': 'TO_IP options map {"leading_zeros": ...} is not parsed',
+    'ip.csv-spec:convertFromStringLeadingZerosOctal': 'TO_IP options map {"leading_zeros": ...} is not parsed',
+    'ip.csv-spec:toIpInAggOctal': 'TO_IP options map {"leading_zeros": ...} is not parsed',
+    'ip.csv-spec:toIpInSortOctal': 'TO_IP options map {"leading_zeros": ...} is not parsed',
+    'math.csv-spec:absUnsignedLong': 'unsigned_long conversions and arithmetic are not implemented',
+    'math.csv-spec:roundMaxULWithBigNegativeDecimals': 'ROUND of unsigned_long is not implemented (refused as not supported offline)',
+    'math.csv-spec:roundBigULWithRoundULOverflow': 'ROUND of unsigned_long is not implemented (refused as not supported offline)',
+    'math.csv-spec:mvSumUnsignedLongsOverflow': 'unsigned_long MV_SUM overflow is not implemented (refused as not supported offline)',
+    'math.csv-spec:ulMvNonSumFunctions': 'MV_MIN/MV_MAX/MV_MEDIAN of unsigned_long types differ',
+    'mv_expand.csv-spec:expandAfterSort1': 'MV_EXPAND then LIMIT: row order within the expanded rows differs',
+}
 TYPE_NAMES = {
     "i": "integer", "int": "integer", "integer": "integer", "l": "long", "long": "long",
     "d": "double", "double": "double", "s": "keyword", "string": "keyword", "k": "keyword",
     "keyword": "keyword", "txt": "text", "text": "text", "date": "date", "datetime": "date",
     "dt": "date", "ip": "ip", "b": "boolean", "bool": "boolean", "boolean": "boolean",
     "null": "null", "version": "version", "unsupported": "unsupported",
+    # ES|QL widens short/byte to integer and float/half_float/scaled_float to double; the spec
+    # headers keep the mapped name.
+    "short": "integer", "byte": "integer", "float": "double", "half_float": "double",
+    "scaled_float": "double", "ul": "unsigned_long", "unsigned_long": "unsigned_long",
 }
 
 
@@ -128,6 +170,8 @@ def unsupported_reason(case: Case) -> str | None:
     m = re.match(r"^\s*from\s+([^|]+)", text, re.I)
     if m:
         for idx in re.split(r"\s*,\s*", m.group(1).split(" metadata")[0].split(" METADATA")[0].strip()):
+            if idx.strip() in UNLOADABLE:
+                return f"dataset [{idx.strip()}]: {UNLOADABLE[idx.strip()]}"
             if idx.strip() not in DATASETS:
                 return f"dataset [{idx.strip()}] is not in the conformance material"
     for fn in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(", text):
@@ -151,8 +195,18 @@ CASES = all_cases()
 SUPPORTED = [c for c in CASES if unsupported_reason(c) is None]
 
 
-def load_employees() -> tuple[dict, dict]:
-    header, *body = (CONF / "employees.csv").read_text(encoding="utf-8").splitlines()
+DATASET_FILES = {  # index -> (data, mapping) in the conformance folder
+    "employees": ("employees.csv", "mapping-default.json"),
+    "hosts": ("hosts.csv", "mapping-hosts.json"),
+    "ul_logs": ("ul_logs.csv", "mapping-ul_logs.json"),
+}
+
+
+def load_dataset(name: str) -> tuple[list[dict], dict]:
+    """One index's documents and mapping. Columns the stored mapping lacks (hosts.csv's
+    text columns, per the README) are mapped with the type from the CSV header."""
+    data, mapping_file = DATASET_FILES[name]
+    header, *body = (CONF / data).read_text(encoding="utf-8").splitlines()
     cols = [_header(h) for h in _split_row(header.replace(",", "|"))]
     docs = []
     for line in body:
@@ -160,15 +214,26 @@ def load_employees() -> tuple[dict, dict]:
             continue
         cells = _split_csv(line)
         doc = {}
-        for (name, typ), raw in zip(cols, cells):
-            if "." in name:  # multi-field sub-fields come from the mapping
+        for (col, typ), raw in zip(cols, cells):
+            if "." in col:  # multi-field sub-fields come from the mapping
                 continue
             value = _csv_value(raw.strip(), typ)
             if value is not None:
-                doc[name] = value
+                doc[col] = value
         docs.append(doc)
-    mapping = json.loads((CONF / "mapping-default.json").read_text(encoding="utf-8"))
-    return {"employees": docs}, {"employees": mapping}
+    mapping = json.loads((CONF / mapping_file).read_text(encoding="utf-8"))
+    props = mapping.setdefault("properties", {})
+    for col, typ in cols:
+        if "." not in col and col not in props:
+            props[col] = {"type": typ}
+    return docs, mapping
+
+
+def load_employees() -> tuple[dict, dict]:
+    docs, mappings = {}, {}
+    for name in DATASETS:
+        docs[name], mappings[name] = load_dataset(name)
+    return docs, mappings
 
 
 def _split_csv(line: str) -> list[str]:
@@ -181,7 +246,7 @@ def _csv_value(raw: str, typ: str):
     if raw.startswith("["):
         items = [_csv_value(x.strip(), typ) for x in raw[1:-1].split(",")]
         return items
-    if typ in ("integer", "long", "short", "byte"):
+    if typ in ("integer", "long", "short", "byte", "unsigned_long"):
         return int(raw)
     if typ in ("double", "float", "half_float", "scaled_float"):
         return float(raw)
@@ -203,14 +268,17 @@ def expected_value(cell: str, typ: str):
         return None
     if cell.startswith("[") and cell.endswith("]"):
         return sorted([expected_value(x.strip(), typ) for x in _split_list(cell[1:-1])], key=repr)
-    if typ in ("integer", "long"):
+    if typ in ("integer", "long", "unsigned_long"):
         return int(cell)
     if typ == "double":
         return float(cell)
     if typ == "boolean":
         return cell.lower() == "true"
-    if typ == "date":
-        return datetime.fromisoformat(cell.replace("Z", "+00:00"))
+    if typ == "date":  # a bare day (2024-11-03) is midnight UTC
+        day = datetime.fromisoformat(cell.replace("Z", "+00:00"))
+        return day if day.tzinfo else day.replace(tzinfo=timezone.utc)
+    if len(cell) >= 2 and cell[0] == cell[-1] == '"':  # a quoted string cell or list item
+        return cell[1:-1]
     return cell
 
 
@@ -236,19 +304,30 @@ def same(a, b) -> bool:
     return a == b
 
 
+def header_text(warning: str) -> str:
+    """A warning as Elasticsearch sends it in its ``Warning`` header, which is what the spec
+    files record: backslash and double quote escaped, ``%`` and non-ASCII percent-encoded."""
+    escaped = warning.replace("\\", "\\\\").replace('"', '\\"')
+    return "".join(ch if " " <= ch <= "~" and ch != "%" else quote(ch, safe="") for ch in escaped)
+
+
 def warning_matches(expected: str, actual: str, regex: bool) -> bool:
-    expected = expected.replace('\\\\\\"', '\\"')  # header-escaped quotes (\") -> "
+    actual = header_text(actual)
     if not regex and expected == actual:
         return True
-    try:
-        return re.fullmatch(expected, actual) is not None if not regex else re.search(expected, actual) is not None
+    try:  # a few plain ``warning:`` lines are written as a regex (null.csv-spec)
+        return (re.search if regex else re.fullmatch)(expected, actual) is not None
     except re.error:
         return False
 
 
 @pytest.mark.parametrize("case", SUPPORTED, ids=[f"{c.file}:{c.name}" for c in SUPPORTED])
-def test_case(case: Case, catalog) -> None:
+def test_case(case: Case, catalog, request: pytest.FixtureRequest) -> None:
     from collectors.esql.engine import run_esql
+
+    known = KNOWN_FAILURES.get(f"{case.file}:{case.name}")
+    if known:
+        request.applymarker(pytest.mark.xfail(reason=known, strict=True))
 
     result = run_esql(case.query, catalog, now=NOW)
     got_cols = [(c.name, c.type) for c in result.columns]
@@ -279,5 +358,26 @@ def test_conformance_summary(capsys) -> None:
               "(pass/fail per case in the test_case[...] results)")
         for case, reason in unsupported:
             print(f"  unsupported {case.file}:{case.name}: {reason}")
+        for case_id, reason in KNOWN_FAILURES.items():
+            print(f"  known difference {case_id}: {reason}")
     assert len(SUPPORTED) + len(unsupported) == len(CASES)
+    ids = {f"{c.file}:{c.name}" for c in SUPPORTED}
+    assert set(KNOWN_FAILURES) <= ids, f"stale known failures: {set(KNOWN_FAILURES) - ids}"
     assert len(CASES) > 100, "the csv-spec files were not parsed"
+
+
+def summary_lines(stats: dict) -> list[str]:
+    """For the pytest terminal summary: how many cases passed, how many are known differences,
+    and the share refused (unsupported or known different), from this run's reports."""
+    if not CASES:
+        return []
+    ran = [r for key in ("passed", "failed", "xfailed") for r in stats.get(key, [])
+           if "test_esql_conformance.py::test_case[" in getattr(r, "nodeid", "")]
+    if not ran:
+        return []
+    passed = sum(1 for r in stats.get("passed", []) if "test_esql_conformance.py::test_case[" in r.nodeid)
+    unsupported = len(CASES) - len(SUPPORTED)
+    refused = unsupported + len(KNOWN_FAILURES)
+    return [f"ES|QL conformance: {passed}/{len(CASES)} Elasticsearch spec cases pass; refused "
+            f"{refused} ({100 * refused / len(CASES):.1f}%): {unsupported} unsupported, "
+            f"{len(KNOWN_FAILURES)} known differences (reasons: pytest -s -k conformance_summary)"]

@@ -427,7 +427,8 @@ def test_mismatched_input_names_what_was_expected() -> None:
 
 def test_extraneous_input() -> None:
     e = error("FROM a | LIMIT 10 10")
-    assert str(e) == "line 1:19: mismatched input '10' expecting {'|', <EOF>}"
+    # LIMIT n may be followed by BY (LIMIT ... BY), so 'by' is expected too.
+    assert str(e) == "line 1:19: mismatched input '10' expecting {'|', 'by', <EOF>}"
     e = error("FROM a | KEEP a b")
     assert e.reason.startswith("mismatched input 'b' expecting")
     e = error("FROM a | EVAL x = ) 1")

@@ -191,7 +191,10 @@ class Sort(Command):
 
 @dataclass
 class Limit(Command):
+    """``LIMIT n`` or ``LIMIT n BY expr, ...`` (the first n rows of each group)."""
+
     count: int
+    by: list[Expr] = field(default_factory=list)
 
 
 @dataclass

@@ -72,13 +72,27 @@ class TimeFilter:
 
 
 @dataclass
+class Stage:
+    """The relation after one command, so a failure DuckDB reports can be traced back to the
+    command that caused it."""
+
+    pos: tuple[int, int]
+    keyword: str
+    sql: str
+
+
+@dataclass
 class Compiled:
     sql: str
     cols: list[Col]
     checks: list[Check]
     warnings: list[str]
     time_filters: list[TimeFilter]
+    stages: list[Stage] = field(default_factory=list)
 
+
+MAX_QUERY_DEPTH = 500
+"""Piped processing commands Elasticsearch accepts in one query."""
 
 TIEBREAK_COLUMNS = 8
 """Up to this many visible columns, ties are ordered by their values; beyond, by a hash."""
@@ -116,6 +130,13 @@ class Compiler:
         from collectors.esql.functions import convert
 
         return convert(self.ec, node, scope, value, target)
+
+    def ip_key(self, sql: str) -> str:
+        """An ip value as its eight 16-bit groups, which order and compare as Elasticsearch's
+        16-byte addresses do (for :class:`ExprCompiler`)."""
+        from collectors.esql.functions import ipv6_groups
+
+        return ipv6_groups(sql)
 
     def ident(self) -> str:
         self._n += 1
@@ -186,8 +207,8 @@ class Compiler:
             row = con.execute(f"SELECT {t.sql}").fetchone()
             assert row is not None  # a scalar query answers one row
             return row[0]
-        except duckdb.Error as exc:
-            raise QueryError(f"cannot evaluate [{node.text}]: {str(exc).splitlines()[0]}", *node.pos) from None
+        except duckdb.Error:  # DuckDB's text never reaches the user: a gap in the engine
+            raise QueryError(f"[{node.text}] is not supported offline", *node.pos) from None
         finally:
             con.close()
 
@@ -203,20 +224,26 @@ class Compiler:
         if not commands or not isinstance(commands[0], (ast.From, ast.Row)):
             pos = commands[0].pos if commands else (1, 1)
             raise QueryError("a query must start with FROM or ROW", *pos)
+        if len(commands) - 1 > MAX_QUERY_DEPTH:  # Elasticsearch's parser limit, same message
+            text = " | ".join(keyword(c) for c in commands[:3])
+            raise QueryError(f"ESQL statement exceeded the maximum query depth allowed ({MAX_QUERY_DEPTH}): "
+                             f"[{text} | ...]", 1, 1)
         plan = self.source(commands[0])
-        has_limit = any(isinstance(c, ast.Limit) for c in commands)
+        stages = [Stage(commands[0].pos, keyword(commands[0]), plan.sql)]
+        has_limit = any(isinstance(c, ast.Limit) and not c.by for c in commands)
         for k, cmd in enumerate(commands[1:], start=1):
             self._rest = commands[k + 1:]
             method = getattr(self, "cmd_" + type(cmd).__name__.lower(), None)
             if method is None:
                 raise QueryError(f"unsupported command [{type(cmd).__name__.upper()}]", *cmd.pos)
             plan = method(plan, cmd)
+            stages.append(Stage(cmd.pos, keyword(cmd), plan.sql))
         if not has_limit:
             self.warnings.append(f"No limit defined, adding default limit of [{self.default_limit}]")
             plan = self.apply_limit(plan, self.default_limit)
         select = ", ".join(c.ident for c in plan.cols) or "NULL AS _empty"
         sql = f"SELECT {select} FROM ({plan.sql}) AS t{self.order_by(plan)}"
-        return Compiled(sql, plan.cols, self.checks, self.warnings, self.time_filters)
+        return Compiled(sql, plan.cols, self.checks, self.warnings, self.time_filters, stages)
 
     @staticmethod
     def order_by(plan: Plan) -> str:
@@ -387,7 +414,23 @@ class Compiler:
     def cmd_limit(self, plan: Plan, cmd: ast.Limit) -> Plan:
         if cmd.count < 0:
             raise QueryError(f"Invalid value for LIMIT [{cmd.count}], expecting a non negative integer", *cmd.pos)
+        if cmd.by:
+            return self.limit_by(plan, cmd)
         return self.apply_limit(plan, cmd.count)
+
+    def limit_by(self, plan: Plan, cmd: ast.Limit) -> Plan:
+        """``LIMIT n BY keys``: the first n rows (in the current order) of each distinct
+        combination of key values; a null key is its own group, as in STATS."""
+        scope = plan.scope()
+        keys = [self.ec.compile(expr, scope).sql for expr in cmd.by]
+        ordinal, rank = self.ident(), self.ident()
+        numbered = Plan(f"SELECT *, row_number() OVER () AS {ordinal} FROM ({plan.sql}) AS t", plan.cols, plan.order)
+        order = self.order_by(numbered)[len(" ORDER BY "):] or ordinal
+        ranked = (f"SELECT *, row_number() OVER (PARTITION BY {', '.join(keys)} ORDER BY {order}, {ordinal}) "
+                  f"AS {rank} FROM ({numbered.sql}) AS t")
+        keep = [c.ident for c in plan.cols] + plan.hidden() + ([] if plan.order else [ordinal])
+        sql = f"SELECT {', '.join(keep)} FROM ({ranked}) AS t WHERE {rank} <= {int(min(cmd.count, self.max_limit))}"
+        return Plan(sql, list(plan.cols), list(plan.order) or [(ordinal, True, False)])
 
     def apply_limit(self, plan: Plan, n: int) -> Plan:
         n = min(n, self.max_limit)
@@ -485,7 +528,13 @@ class Compiler:
         if ordinal:
             plan = Plan(f"SELECT *, row_number() OVER () AS {ordinal} FROM ({plan.sql}) AS t", plan.cols, plan.order)
         # 2. aggregates over that relation, grouped by the key columns.
-        base = Scope({c.name: c for c in plan.cols}, plan.sql, agg=True,
+        # Aggregates see the input columns: over a multi-valued BY field they see the row's
+        # whole multi-value, not the one key value (the keys are reached through by_keys).
+        key_idents = {col.ident for _, col in keys}
+        visible = {c.name: c for c in plan.cols if c.ident not in key_idents}
+        for name, col in keys:
+            visible.setdefault(name, col)
+        base = Scope(visible, plan.sql, agg=True,
                      by_keys={name: Typed(col.ident, col.type) for name, col in keys})
         outs: list[tuple[Col, str]] = []
         for agg in cmd.aggregates:
@@ -504,7 +553,8 @@ class Compiler:
         key_names = {name for name, _ in keys}
         outs = [(c, s) for c, s in outs if c.name not in key_names]
         select = [f"{s} AS {c.ident}" for c, s in outs] + [col.ident for _, col in keys]
-        group = f" GROUP BY {', '.join(col.ident for _, col in keys)}" if keys else ""
+        # Without BY, STATS is one row even when no output is an aggregate (SUM(null)).
+        group = f" GROUP BY {', '.join(col.ident for _, col in keys)}" if keys else " GROUP BY ()"
         order: list[tuple[str, bool, bool]] = []
         if ordinal:
             first = self.ident()
@@ -545,13 +595,15 @@ class Compiler:
 
     def extract(self, plan: Plan, cmd: Any, pattern: Any, kind: str) -> Plan:
         """GROK/DISSECT as one ``regexp_extract`` into a struct per row (vectorised in
-        DuckDB), then one column per field; no match -> every new field null."""
+        DuckDB), then one column per field; no match -> every new field null. As in
+        Elasticsearch, a multi-valued input is matched value by value (each field collects the
+        captures of the values that matched), and a GROK name captured several times is a
+        multi-value of its captures."""
         scope = plan.scope()
         src = self.ec.compile(cmd.source, scope)
         if src.type not in ("keyword", "text", "null"):
             raise QueryError(f"{kind.upper()} only supports KEYWORD or TEXT values, found expression "
                              f"[{cmd.source.text}] type [{src.type}]", *cmd.source.pos)
-        (src,) = self.ec.single(cmd.source, scope, cmd.source, src)
         groups = list(pattern.group_names)
         if kind == "grok":
             fields = [(name, ftype) for name, ftype in pattern.fields]
@@ -564,28 +616,62 @@ class Compiler:
         rx = sql_string(pattern.regex)
         struct_names = ", ".join(sql_string(f"g{i}") for i in range(1, len(groups) + 1))
         match = self.ident()
-        m_sql = (f"(CASE WHEN regexp_matches({src.sql}, {rx}) THEN "
-                 f"regexp_extract({src.sql}, {rx}, [{struct_names}]) END)") if groups else "NULL"
+        if not groups:
+            m_sql = "NULL"
+        elif src.multi:
+            matched = f"list_filter({src.sql}, lambda v: regexp_matches(v, {rx}))"
+            m_sql = f"list_transform({matched}, lambda v: regexp_extract(v, {rx}, [{struct_names}]))"
+        else:
+            m_sql = (f"(CASE WHEN regexp_matches({src.sql}, {rx}) THEN "
+                     f"regexp_extract({src.sql}, {rx}, [{struct_names}]) END)")
         staged = self.project(plan, [(c, None) for c in plan.cols] + [(Col("", "struct", False, match), m_sql)])
         names = {n for n, _ in fields}
         for n in names:
             self.consts.pop(n, None)
         items: list[tuple[Col, str | None]] = [(c, None) for c in plan.cols if c.name not in names]
         for name, ftype in fields:
-            parts = [f"struct_extract({match}, {sql_string('g' + str(groups.index(g) + 1))})"
-                     for g in assembly.get(name, [])]
-            if not parts:
-                continue
-            value = parts[0] if len(parts) == 1 else "(" + f" || {sql_string(sep)} || ".join(parts) + ")"
-            if kind == "grok" and len(parts) > 1:  # same name captured twice: first that matched
-                value = "coalesce(" + ", ".join(f"nullif({p}, '')" for p in parts) + ")"
             out_type = ftype if ftype in ("integer", "long", "double", "boolean") else "keyword"
-            if out_type in ("integer", "long", "double"):
-                value = f"TRY_CAST(nullif({value}, '') AS {sql_type(out_type)})"
-            elif out_type == "boolean":
-                value = f"(lower({value}) = 'true')"
-            items.append((Col(name, out_type, False, self.ident()), value))
+            if kind == "grok":  # every capture of the name, in pattern order
+                gnames = [sql_string(f"g{i + 1}") for i, g in enumerate(groups) if g == name]
+            else:
+                gnames = [sql_string("g" + str(groups.index(g) + 1)) for g in assembly.get(name, [])]
+            if not gnames:
+                continue
+            repeated = kind == "grok" and len(gnames) > 1
+
+            def one(ref: str, gnames: list[str] = gnames, repeated: bool = repeated) -> str:
+                """The field from one match struct: text, or a list of texts when repeated."""
+                parts = [f"struct_extract({ref}, {g})" for g in gnames]
+                if repeated:
+                    return f"[{', '.join(parts)}]"
+                return parts[0] if len(parts) == 1 else "(" + f" || {sql_string(sep)} || ".join(parts) + ")"
+
+            def typed(v: str, out_type: str = out_type) -> str:
+                if out_type in ("integer", "long", "double"):
+                    return f"TRY_CAST(nullif({v}, '') AS {sql_type(out_type)})"
+                if out_type == "boolean":
+                    return f"(lower({v}) = 'true')"
+                return v
+
+            if src.multi or repeated:
+                values = (f"flatten(list_transform({match}, lambda s: {one('s')}))" if src.multi and repeated
+                          else f"list_transform({match}, lambda s: {one('s')})" if src.multi else one(match))
+                # a GROK capture that did not take part (optional) is empty: not a value
+                blank = "nullif(v, '')" if kind == "grok" else "v"
+                kept = f"list_filter(list_transform({values}, lambda v: {typed(blank)}), lambda v: v IS NOT NULL)"
+                if repeated:  # an optional capture that did not take part is not a value
+                    kept = (f"list_filter(list_transform(list_filter({values}, lambda v: v <> ''), "
+                            f"lambda v: {typed('v')}), lambda v: v IS NOT NULL)")
+                value = f"(CASE WHEN len({kept}) > 0 THEN {kept} END)"
+                items.append((Col(name, out_type, True, self.ident()), value))
+            else:
+                items.append((Col(name, out_type, False, self.ident()), typed(one(match))))
         return self.project(Plan(staged.sql, staged.cols[:-1] + [Col("", "struct", False, match)], staged.order), items)
+
+
+def keyword(cmd: ast.Command) -> str:
+    """The command's ES|QL keyword (``MV_EXPAND`` for :class:`ast.MvExpand`)."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", type(cmd).__name__).upper()
 
 
 def name_pos(cmd: Any, i: int) -> tuple[int, int]:

@@ -9,6 +9,7 @@ small follow-up queries that run only for the expressions that can produce them.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import datetime, timezone
@@ -18,8 +19,8 @@ from typing import Any
 import duckdb
 
 from collectors.esql import ast
-from collectors.esql.compiler import Check, Compiled, Compiler
-from collectors.esql.types import format_date, json_value
+from collectors.esql.compiler import Check, Compiled, Compiler, Stage
+from collectors.esql.types import format_date, java_double, json_value
 from collectors.result import Cancelled, Column, QueryError, QueryResult, SourceError
 
 MAX_FAILURES = 20
@@ -45,11 +46,15 @@ def run_esql(
     con = catalog.con.cursor() if catalog is not None else duckdb.connect()
     try:
         with _Interrupter(con, cancel):
-            rows = _fetch(con, compiled.sql)
-            warnings = list(compiled.warnings)
-            warnings += _check_warnings(con, compiled.checks)
-            if not rows:
-                warnings += _time_filter_warnings(con, compiled, now_utc)
+            try:
+                compiled = _flatten(con, compiled)
+                rows = _fetch(con, compiled.sql)
+                warnings = list(compiled.warnings)
+                warnings += _check_warnings(con, compiled.checks)
+                if not rows:
+                    warnings += _time_filter_warnings(con, compiled, now_utc)
+            except _EngineGap:
+                raise _unsupported(con, compiled.stages, query if isinstance(query, str) else None) from None
     finally:
         con.close()
     values = [[json_value(v, c.type) for v, c in zip(row, compiled.cols)] for row in rows]
@@ -71,14 +76,91 @@ def compile_esql(query: str, catalog: Any, params: Any = None, *, now: datetime)
     return Compiler(_parse(query), catalog, params, now.replace(tzinfo=None)).compile()
 
 
+class _EngineGap(Exception):
+    """DuckDB refused SQL the compiler produced: a gap in the engine, never the user's data.
+    Turned into a clean refusal naming the command (DuckDB's own text never reaches the user)."""
+
+
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     try:
         return con.execute(sql).fetchall()
     except duckdb.InterruptException:
         raise Cancelled("query cancelled") from None
-    except duckdb.Error as exc:
+    except (duckdb.IOException, duckdb.OutOfMemoryException) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SourceError(f"query failed while reading the data: {message}") from None
+    except duckdb.Error:
+        raise _EngineGap() from None
+
+
+def _unsupported(con: duckdb.DuckDBPyConnection, stages: list[Stage], text: str | None) -> QueryError:
+    """``line L:C: [command] is not supported offline`` for the first command whose relation
+    DuckDB cannot evaluate (every column computed, so run-time failures show up too)."""
+    blamed = stages[-1] if stages else Stage((1, 1), "query", "")
+    for stage in stages:
+        try:
+            con.execute(f"SELECT count(hash(COLUMNS(*))) FROM ({stage.sql}) AS t").fetchall()
+        except duckdb.InterruptException:
+            raise Cancelled("query cancelled") from None
+        except duckdb.Error:
+            blamed = stage
+            break
+    return QueryError(f"[{_command_text(text, stages, blamed)}] is not supported offline", *blamed.pos)
+
+
+def _command_text(text: str | None, stages: list[Stage], stage: Stage) -> str:
+    """The command as written (from its position up to the next command's pipe)."""
+    if text is None:
+        return stage.keyword
+    lines = text.splitlines()
+    line, col = stage.pos
+    start = sum(len(ln) + 1 for ln in lines[:line - 1]) + col - 1
+    later = [s.pos for s in stages if s.pos > stage.pos]
+    if later:
+        nline, ncol = min(later)
+        end = text.rfind("|", 0, sum(len(ln) + 1 for ln in lines[:nline - 1]) + ncol - 1)
+    else:
+        end = len(text)
+    snippet = " ".join(text[start:end if end > start else len(text)].split())
+    return snippet if len(snippet) <= 80 else snippet[:77] + "..."
+
+
+FLATTEN_ABOVE = 32
+MATERIALIZE_EVERY = 8
+"""Pipelines of more than FLATTEN_ABOVE commands are cut into temporary tables every
+MATERIALIZE_EVERY commands: each command nests the previous relation in a sub-select, and
+DuckDB's planning time (for the query and for every warning check) grows with that depth,
+which made long pipelines quadratic. Hunt-sized queries never reach it and run as one
+statement, so DuckDB still pushes their filters and projections into the scan."""
+
+
+def _flatten(con: duckdb.DuckDBPyConnection, compiled: Compiled) -> Compiled:
+    """``compiled`` with every relation cut at the deepest materialized stage it contains."""
+    stages = compiled.stages
+    if len(stages) <= FLATTEN_ABOVE:
+        return compiled
+    done: list[tuple[str, str]] = []  # (stage SQL, its temporary table as a relation), deepest last
+
+    def shorten(sql: str) -> str:
+        for original, short in reversed(done):
+            # Each stage's SQL embeds the previous stage's verbatim, so the deepest stage
+            # that fits in ``sql`` is the one to cut at.
+            if len(original) <= len(sql) and original in sql:
+                return sql.replace(original, short)
+        return sql
+
+    for k in range(MATERIALIZE_EVERY, len(stages) - 1, MATERIALIZE_EVERY):
+        name = f"hb_stage_{k}"
+        _fetch(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {shorten(stages[k].sql)}")
+        done.append((stages[k].sql, f"SELECT * FROM {name}"))
+    return dataclasses.replace(
+        compiled,
+        sql=shorten(compiled.sql),
+        checks=[dataclasses.replace(c, relation=shorten(c.relation)) for c in compiled.checks],
+        time_filters=[dataclasses.replace(t, before=shorten(t.before), after=shorten(t.after))
+                      for t in compiled.time_filters],
+        stages=[dataclasses.replace(st, sql=shorten(st.sql)) for st in stages],
+    )
 
 
 def _check_warnings(con: duckdb.DuckDBPyConnection, checks: list[Check]) -> list[str]:
@@ -86,12 +168,12 @@ def _check_warnings(con: duckdb.DuckDBPyConnection, checks: list[Check]) -> list
     distinct failure messages (at most 20)."""
     by_node: dict[tuple, list[str]] = {}
     for check in checks:
-        sample = f"CAST({check.sample} AS VARCHAR)" if check.sample else "NULL"
-        sql = f"SELECT {sample} FROM ({check.relation}) AS t WHERE {check.cond} LIMIT 1"
+        sql = f"SELECT {check.sample or 'NULL'} FROM ({check.relation}) AS t WHERE {check.cond} LIMIT 1"
         hit = _fetch(con, sql)
         if not hit:
             continue
-        message = check.message.replace("{}", str(hit[0][0])) if "{}" in check.message else check.message
+        sample = java_double(hit[0][0]) if isinstance(hit[0][0], float) else str(hit[0][0])
+        message = check.message.replace("{}", sample) if "{}" in check.message else check.message
         key = (check.pos, check.text)
         messages = by_node.setdefault(key, [])
         if message not in messages and len(messages) < MAX_FAILURES:

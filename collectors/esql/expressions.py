@@ -16,6 +16,7 @@ every column as a generated identifier (``c12``) — no query text is pasted int
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,11 @@ from collectors.esql import ast
 from collectors.esql.patterns import like_literal, like_to_sql, lucene_to_re2
 from collectors.esql.types import (
     CAST_NAMES,
+    INT_RANGE,
     NUMERIC,
     STRING,
     common_numeric,
+    java_double,
     literal_sql,
     param_type,
     sql_string,
@@ -153,7 +156,13 @@ class ExprCompiler:
 
     def _Param(self, node: ast.Param, scope: Scope) -> Typed:
         value = self.c.param(node)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, float) and not math.isfinite(item):
+                raise QueryError(f"query parameter [{node.text}] is [{java_double(item)}]: only finite numbers are accepted",
+                                 *node.pos)
         t = param_type(value)
+        if t == "double":  # integers too wide for long (in a list or alone) become doubles
+            value = [float(v) if isinstance(v, int) else v for v in value] if isinstance(value, list) else float(value)
         if isinstance(value, list):
             return self._Literal(ast.Literal(value, t, pos=node.pos, text=node.text), scope)
         if value is None:
@@ -193,6 +202,10 @@ class ExprCompiler:
             return Typed(f"(NOT {x.sql})", "boolean", const=x.const)
         if x.type == "null":
             return Typed("NULL", "null", const=True)
+        if x.type in INT_RANGE:  # -MIN_VALUE overflows: null + Elasticsearch's warning
+            lo = literal_sql(INT_RANGE[x.type][0], x.type)
+            self.c.add_check(scope, node, f"({x.sql}) = {lo}", f"java.lang.ArithmeticException: {x.type} overflow")
+            return Typed(f"(CASE WHEN {x.sql} = {lo} THEN NULL ELSE - {x.sql} END)", x.type, const=x.const)
         if x.type in NUMERIC:
             return Typed(f"(- {x.sql})", x.type, const=x.const)
         if x.type in ("time_duration", "date_period"):
@@ -262,6 +275,11 @@ class ExprCompiler:
         if "null" in (a.type, b.type):
             return Typed("CAST(NULL AS BOOLEAN)", "boolean", const=True)
         sql_op = {"==": "=", "!=": "<>"}.get(op, op)
+        if a.type == "ip" and b.type == "ip":
+            # As Elasticsearch: by the 16-byte address (``::1`` == ``0:0:0:0:0:0:0:1``,
+            # ``9.0.0.1`` < ``10.0.0.1``), not by the text.
+            return Typed(f"({self.c.ip_key(a.sql)} {sql_op} {self.c.ip_key(b.sql)})", "boolean",
+                         const=a.const and b.const)
         return Typed(f"({a.sql} {sql_op} {b.sql})", "boolean", const=a.const and b.const)
 
     @staticmethod
@@ -275,6 +293,12 @@ class ExprCompiler:
         return a == b
 
     def arithmetic(self, node: ast.Expr, scope: Scope, op: str, left: Typed, right: Typed) -> Typed:
+        # A string literal next to a time span is a date (``"2024-01-01" + 1 day``).
+        spans = ("date_period", "time_duration")
+        if left.type in spans and right.const and right.type in STRING and isinstance(right.value, str):
+            right = self.convert_const(node, right, "date")
+        if right.type in spans and left.const and left.type in STRING and isinstance(left.value, str):
+            left = self.convert_const(node, left, "date")
         if left.type in ("date_period", "time_duration") and right.type == "date" and op == "+":
             left, right = right, left
         a, b = self.single(node, scope, node, left, right)
@@ -304,8 +328,8 @@ class ExprCompiler:
             return Typed(expr, t, const=a.const and b.const)
         if t == "double":
             return Typed(f"(CAST({a.sql} AS DOUBLE) {op} {b.sql})", t, const=a.const and b.const)
-        if scope.agg:  # DuckDB refuses aggregates inside try(); no per-row overflow check there
-            return Typed(f"({_cast(a, t)} {op} {_cast(b, t)})", t)
+        if scope.agg:  # DuckDB refuses aggregates inside try(): compute wide, null when out of range
+            return Typed(f"TRY_CAST(CAST({a.sql} AS HUGEINT) {op} CAST({b.sql} AS HUGEINT) AS {_sqlt(t)})", t)
         expr = f"try({_cast(a, t)} {op} {_cast(b, t)})"
         self.c.add_check(scope, node, f"{expr} IS NULL AND ({a.sql}) IS NOT NULL AND ({b.sql}) IS NOT NULL",
                          f"java.lang.ArithmeticException: {t} overflow")

@@ -11,11 +11,22 @@ from zero, ``to_integer`` of a double rounds (Elasticsearch's ``safeDoubleToLong
 from __future__ import annotations
 
 import ipaddress
+import math
+import re
 from typing import Callable
 
 from collectors.esql import ast
 from collectors.esql.expressions import ExprCompiler, Scope, Typed, parse_date_text, span_sql
-from collectors.esql.types import NUMERIC, STRING, common_numeric, literal_sql, sql_string, sql_type
+from collectors.esql.types import (
+    INT_RANGE,
+    NUMERIC,
+    STRING,
+    common_numeric,
+    java_double_sql,
+    literal_sql,
+    sql_string,
+    sql_type,
+)
 from collectors.result import QueryError
 
 AGGREGATES = {"count", "count_distinct", "min", "max", "sum", "avg", "values", "median"}
@@ -86,7 +97,7 @@ def aggregate(ec: ExprCompiler, node: ast.FunctionCall, scope: Scope, name: str)
         v = f"list_sum({x.sql})" if x.multi else x.sql
         if x.type == "double":
             return Typed(f"sum({v}){flt}", "double")
-        return Typed(f"CAST(sum({v}){flt} AS BIGINT)", "long")
+        return Typed(f"TRY_CAST(sum({v}){flt} AS BIGINT)", "long")  # overflow -> null
     if name == "avg":
         if x.multi:
             return Typed(f"(sum(list_sum({x.sql})){flt} / sum(len({x.sql})){flt})", "double")
@@ -113,6 +124,21 @@ def check_type(node: ast.FunctionCall, i: int, x: Typed, types: tuple, label: st
         ordinal = ["first", "second", "third", "fourth"][i] if i < 4 else f"{i + 1}th"
         raise QueryError(f"{ordinal} argument of [{node.text}] must be [{label}], "
                          f"found value [{node.args[i].text}] type [{x.type}]", *node.pos)
+
+
+def literal_arg(ec: ExprCompiler, node: ast.FunctionCall, i: int, x: Typed, target: str) -> Typed:
+    """ES|QL's implicit casting of a string literal argument where the function wants a date
+    or a number (``DATE_TRUNC(1 month, "2024-11-22")``, ``ABS("10.0")``); other values as
+    they are."""
+    if not (x.const and not x.multi and x.type in STRING and isinstance(x.value, str)):
+        return x
+    if target == "numeric":
+        text = x.value.strip()
+        kind = "integer" if re.fullmatch(r"[+-]?\d+", text) else "double"
+        if kind == "integer" and not -(2**31) <= int(text) < 2**31:
+            kind = "long" if -(2**63) <= int(text) < 2**63 else "double"
+        target = kind
+    return ec.convert_const(node.args[i], x, target)
 
 
 def const_str(node: ast.FunctionCall, i: int, x: Typed, what: str) -> str:
@@ -290,6 +316,7 @@ EXTRACT = {
 def _date_extract(ec, node, scope):
     xs = args_of(ec, node, scope, 2, 2)
     part = const_str(node, 0, xs[0], "first argument").lower()
+    xs[1] = literal_arg(ec, node, 1, xs[1], "date")
     check_type(node, 1, xs[1], ("date",), "datetime")
     (d,) = ec.single(node, scope, node, xs[1])
     if part == "aligned_week_of_year":
@@ -336,6 +363,7 @@ def java_to_strftime(fmt: str) -> str:
 
 def _date_format(ec, node, scope):
     xs = args_of(ec, node, scope, 1, 2)
+    xs[-1] = literal_arg(ec, node, len(xs) - 1, xs[-1], "date")
     check_type(node, len(xs) - 1, xs[-1], ("date",), "datetime")
     if len(xs) == 1:
         (d,) = ec.single(node, scope, node, xs[0])
@@ -350,6 +378,7 @@ def _date_trunc(ec, node, scope):
     span, d = xs
     if span.type not in ("date_period", "time_duration") or not span.const:
         raise QueryError(f"first argument of [{node.text}] must be [dateperiod or timeduration], found value [{node.args[0].text}] type [{span.type}]", *node.pos)
+    d = literal_arg(ec, node, 1, d, "date")
     check_type(node, 1, d, ("date",), "datetime")
     (d,) = ec.single(node, scope, node, d)
     amount, unit = span.value
@@ -489,6 +518,13 @@ def _mv_agg(ec, node, scope, fn, rtype=None):
     t = rtype or x.type
     if not x.multi:
         return Typed(x.sql if not rtype else f"CAST({x.sql} AS {sql_type(t)})", t)
+    if fn == "median" and t in INT_RANGE:  # Elasticsearch keeps the type, rounding down
+        return Typed(f"CAST(floor(list_median(CAST({x.sql} AS DOUBLE[]))) AS {sql_type(t)})", t)
+    if fn == "sum" and t in INT_RANGE:  # overflow -> null + Elasticsearch's warning
+        out = f"TRY_CAST(list_sum(CAST({x.sql} AS HUGEINT[])) AS {sql_type(t)})"
+        ec.c.add_check(scope, node, f"{out} IS NULL AND ({x.sql}) IS NOT NULL",
+                       f"java.lang.ArithmeticException: {t} overflow")
+        return Typed(out, t)
     return Typed(f"CAST(list_{fn}({x.sql}) AS {sql_type(t)})", t)
 
 
@@ -497,6 +533,7 @@ def _mv_agg(ec, node, scope, fn, rtype=None):
 
 def _abs(ec, node, scope):
     (x,) = args_of(ec, node, scope, 1, 1)
+    x = literal_arg(ec, node, 0, x, "numeric")
     check_type(node, 0, x, NUMERIC, "numeric")
     (x,) = ec.single(node, scope, node, x)
     return Typed(f"abs({x.sql})", x.type)
@@ -504,6 +541,7 @@ def _abs(ec, node, scope):
 
 def _round(ec, node, scope):
     xs = args_of(ec, node, scope, 1, 2)
+    xs[0] = literal_arg(ec, node, 0, xs[0], "numeric")
     check_type(node, 0, xs[0], NUMERIC, "numeric")
     xs = ec.single(node, scope, node, *xs)
     x = xs[0]
@@ -515,7 +553,87 @@ def _round(ec, node, scope):
     return Typed(f"CAST(round({x.sql}, {digits}) AS {sql_type(x.type)})", x.type)
 
 
+def _math(sql_fn: str, domain: str | None = None, error: str = "", arity: int = 1):
+    """A double-valued math function (SIN, SQRT, LOG10, POW ...). Integer arguments widen to
+    double. Outside ``domain`` (SQL over ``x``/``y``) the result is null with Elasticsearch's
+    ``java.lang.ArithmeticException`` warning; POW's non-finite results likewise."""
+    def fn(ec, node, scope):
+        xs = [literal_arg(ec, node, i, x, "numeric") for i, x in enumerate(args_of(ec, node, scope, arity, arity))]
+        for i, x in enumerate(xs):
+            check_type(node, i, x, NUMERIC, "numeric")
+        xs = ec.single(node, scope, node, *xs)
+        names = dict(zip("xy", (f"CAST({x.sql} AS DOUBLE)" for x in xs)))
+        body = f"CAST({sql_fn.format(**names)} AS DOUBLE)"
+        const = all(x.const for x in xs)
+        if domain:
+            test = domain.format(**names)
+            ec.c.add_check(scope, node, f"NOT ({test})", f"java.lang.ArithmeticException: {error}")
+            return Typed(f"(CASE WHEN {test} THEN {body} END)", "double", const=const)
+        if sql_fn.startswith("pow"):  # Elasticsearch's NumericUtils.asFiniteNumber
+            ec.c.add_check(scope, node, f"NOT isfinite({body})",
+                           "java.lang.ArithmeticException: not a finite double number: {}", sample=body)
+            return Typed(f"(CASE WHEN isfinite({body}) THEN {body} END)", "double", const=const)
+        return Typed(body, "double", const=const)
+    return fn
+
+
+def _log(ec, node, scope):
+    """LOG(value) is the natural log, LOG(base, value) any base; non-positive arguments and
+    base 1 are null with Elasticsearch's warnings."""
+    xs = [literal_arg(ec, node, i, x, "numeric") for i, x in enumerate(args_of(ec, node, scope, 1, 2))]
+    for i, x in enumerate(xs):
+        check_type(node, i, x, NUMERIC, "numeric")
+    xs = ec.single(node, scope, node, *xs)
+    vals = [f"CAST({x.sql} AS DOUBLE)" for x in xs]
+    positive = " AND ".join(f"{v} > 0" for v in vals)
+    ec.c.add_check(scope, node, f"NOT ({positive})", "java.lang.ArithmeticException: Log of non-positive number")
+    if len(vals) == 1:
+        return Typed(f"(CASE WHEN {positive} THEN ln({vals[0]}) END)", "double")
+    base, value = vals
+    ec.c.add_check(scope, node, f"{positive} AND {base} = 1", "java.lang.ArithmeticException: Log of base 1")
+    return Typed(f"(CASE WHEN {positive} AND {base} <> 1 THEN ln({value}) / ln({base}) END)", "double")
+
+
+def _rounding(sql_fn: str):
+    """CEIL/FLOOR: integers are returned as they are, doubles rounded."""
+    def fn(ec, node, scope):
+        (x,) = args_of(ec, node, scope, 1, 1)
+        check_type(node, 0, x, NUMERIC, "numeric")
+        (x,) = ec.single(node, scope, node, x)
+        if x.type != "double":
+            return x
+        return Typed(f"{sql_fn}({x.sql})", "double", const=x.const)
+    return fn
+
+
+def _elementwise(sql_fn: str):
+    """TO_RADIANS/TO_DEGREES are conversions: a multi-value converts value by value."""
+    def fn(ec, node, scope):
+        (x,) = args_of(ec, node, scope, 1, 1)
+        check_type(node, 0, x, NUMERIC, "numeric")
+        if x.multi:
+            return Typed(f"list_transform({x.sql}, lambda v: {sql_fn}(CAST(v AS DOUBLE)))", "double", multi=True)
+        return Typed(f"{sql_fn}(CAST({x.sql} AS DOUBLE))", "double", const=x.const)
+    return fn
+
+
+def _constant(value: float):
+    def fn(ec, node, scope):
+        args_of(ec, node, scope, 0, 0)
+        return Typed(literal_sql(value, "double"), "double", const=True, value=value)
+    return fn
+
+
 # ---------------------------------------------------------------- conversions
+
+
+DECIMAL_RE = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def _decimal_text(v: str) -> str:
+    """The trimmed string when it is a decimal number as Java parses it, else NULL: DuckDB's
+    own casts also take ``0x10``, ``1_000`` and ``inf``, which Elasticsearch refuses."""
+    return f"(CASE WHEN regexp_matches(trim({v}), {sql_string(DECIMAL_RE)}) THEN trim({v}) END)"
 
 
 def conversion_sql(src: str, target: str, v: str) -> str | None:
@@ -525,11 +643,14 @@ def conversion_sql(src: str, target: str, v: str) -> str | None:
             return f"strftime({v}, {DATE_FMT_SQL})"
         if src == "boolean":
             return f"(CASE WHEN {v} THEN 'true' WHEN NOT {v} THEN 'false' END)"
+        if src == "double":
+            return java_double_sql(v)
         return f"CAST({v} AS VARCHAR)"
     if target in ("long", "integer"):
         st = sql_type(target)
         if src in STRING:
-            return f"coalesce(TRY_CAST(trim({v}) AS {st}), TRY_CAST(round(TRY_CAST(trim({v}) AS DOUBLE)) AS {st}))"
+            num = _decimal_text(v)
+            return f"coalesce(TRY_CAST({num} AS {st}), TRY_CAST(round(TRY_CAST({num} AS DOUBLE)) AS {st}))"
         if src == "double":
             return f"TRY_CAST(floor({v} + 0.5) AS {st})"
         if src == "date":
@@ -539,7 +660,7 @@ def conversion_sql(src: str, target: str, v: str) -> str | None:
         return f"TRY_CAST({v} AS {st})"
     if target == "double":
         if src in STRING:
-            return f"TRY_CAST(trim({v}) AS DOUBLE)"
+            return f"TRY_CAST({_decimal_text(v)} AS DOUBLE)"
         if src == "date":
             return f"CAST(epoch_ms({v}) AS DOUBLE)"
         return f"CAST({v} AS DOUBLE)"
@@ -591,12 +712,17 @@ def convert(ec: ExprCompiler, node: ast.Expr, scope: Scope, x: Typed, target: st
     body = conversion_sql(x.type, target, "v" if x.multi else x.sql)
     if body is None:
         raise QueryError(f"argument of [{node.text}] must be convertible to [{target}], found type [{x.type}]", *node.pos)
+    message = CONVERT_ERROR.get(target) if x.type in STRING else None
+    if target in INT_RANGE and x.type in NUMERIC and x.type != target:
+        message = f"org.elasticsearch.xpack.ql.QlIllegalArgumentException: [{{}}] out of [{target}] range"
     if x.multi:
         out = f"list_filter(list_transform({x.sql}, lambda v: {body}), lambda e: e IS NOT NULL)"
+        if message:
+            failed = f"list_filter({x.sql}, lambda v: v IS NOT NULL AND ({body}) IS NULL)"
+            ec.c.add_check(scope, node, f"len({failed}) > 0", message, sample=f"({failed})[1]")
         return Typed(f"(CASE WHEN len({out}) = 0 THEN NULL ELSE {out} END)", target, multi=True)
-    if target in CONVERT_ERROR and x.type in STRING:
-        ec.c.add_check(scope, node, f"({x.sql}) IS NOT NULL AND ({body}) IS NULL",
-                       CONVERT_ERROR[target], sample=x.sql)
+    if message:
+        ec.c.add_check(scope, node, f"({x.sql}) IS NOT NULL AND ({body}) IS NULL", message, sample=x.sql)
     return Typed(body, target, const=x.const)
 
 
@@ -656,7 +782,7 @@ SCALARS: dict[str, Callable[[ExprCompiler, ast.FunctionCall, Scope], Typed]] = {
     "mv_max": lambda ec, n, s: _mv_agg(ec, n, s, "max"),
     "mv_sum": lambda ec, n, s: _mv_agg(ec, n, s, "sum"),
     "mv_avg": lambda ec, n, s: _mv_agg(ec, n, s, "avg", "double"),
-    "mv_median": lambda ec, n, s: _mv_agg(ec, n, s, "median", "double"),
+    "mv_median": lambda ec, n, s: _mv_agg(ec, n, s, "median"),
     "to_string": _to("keyword"),
     "to_str": _to("keyword"),
     "to_long": _to("long"),
@@ -670,4 +796,29 @@ SCALARS: dict[str, Callable[[ExprCompiler, ast.FunctionCall, Scope], Typed]] = {
     "to_dt": _to("date"),
     "abs": _abs,
     "round": _round,
+    "ceil": _rounding("ceil"),
+    "floor": _rounding("floor"),
+    "sqrt": _math("sqrt({x})", "{x} >= 0 OR {x} = 0", "Square root of negative"),
+    "cbrt": _math("cbrt({x})"),
+    "exp": _math("exp({x})"),
+    "log10": _math("log10({x})", "{x} > 0", "Log of non-positive number"),
+    "log": _log,
+    "pow": _math("pow({x}, {y})", arity=2),
+    "hypot": _math("sqrt({x} * {x} + {y} * {y})", arity=2),
+    "atan2": _math("atan2({x}, {y})", arity=2),
+    "sin": _math("sin({x})"),
+    "cos": _math("cos({x})"),
+    "tan": _math("tan({x})"),
+    "asin": _math("asin({x})", "{x} BETWEEN -1 AND 1", "Asin input out of range"),
+    "acos": _math("acos({x})", "{x} BETWEEN -1 AND 1", "Acos input out of range"),
+    "atan": _math("atan({x})"),
+    "sinh": _math("sinh({x})"),
+    "cosh": _math("cosh({x})"),
+    "tanh": _math("tanh({x})"),
+    "signum": _math("sign({x})"),
+    "to_radians": _elementwise("radians"),
+    "to_degrees": _elementwise("degrees"),
+    "e": _constant(math.e),
+    "pi": _constant(math.pi),
+    "tau": _constant(math.tau),
 }

@@ -386,7 +386,8 @@ class _Builder:
             raise self.error(
                 f"Invalid value for LIMIT [{tok}], expecting a non negative integer", tok
             )
-        return ast.Limit(count=value)
+        by = self.fields(tree.children[3]) if len(tree.children) > 3 else []
+        return ast.Limit(count=value, by=[expr for _, expr in by])
 
     def cmd_mv_expand_command(self, tree: Tree) -> ast.Command:
         return ast.MvExpand(field=self.qualified_name(tree.children[1]),

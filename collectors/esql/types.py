@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 SQL_TYPE = {
@@ -123,7 +124,7 @@ def literal_sql(value: Any, es_type: str) -> str:
         return f"CAST([{inner}] AS {sql_type(es_type)}[])"
     if es_type == "boolean":
         return "TRUE" if value else "FALSE"
-    if es_type in ("integer", "long"):
+    if es_type in ("integer", "long", "unsigned_long"):
         return f"CAST({int(value)} AS {sql_type(es_type)})"
     if es_type == "double":
         v = float(value)
@@ -144,7 +145,13 @@ def param_type(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
-        return "integer" if -(2**31) <= value < 2**31 else "long"
+        # As Elasticsearch reads JSON numbers: past long, up to 2^64-1 is unsigned_long,
+        # anything wider a double.
+        if -(2**31) <= value < 2**31:
+            return "integer"
+        if -(2**63) <= value < 2**63:
+            return "long"
+        return "unsigned_long" if 0 <= value < 2**64 else "double"
     if isinstance(value, float):
         return "double"
     if isinstance(value, list):
@@ -153,10 +160,51 @@ def param_type(value: Any) -> str:
             return "integer"
         if kinds <= {"integer", "long"}:
             return "long"
-        if kinds <= {"integer", "long", "double"}:
+        if kinds <= {"integer", "long", "unsigned_long", "double"}:
             return "double"
         return "keyword"
     return "keyword"
+
+
+def java_double_sql(v: str) -> str:
+    """SQL printing DOUBLE ``v`` as Java's ``Double.toString`` (TO_STRING of a double in
+    Elasticsearch): the shortest digits that round-trip (DuckDB's cast finds them), plain for
+    1e-3 <= |v| < 1e7, otherwise ``d.dddE±n``."""
+    a = "CAST(abs(d) AS VARCHAR)"
+    ip, fp = f"split_part({a}, '.', 1)", f"split_part({a}, '.', 2)"
+    plain_digits = (f"(CASE WHEN {ip} <> '0' THEN rtrim({ip} || {fp}, '0') "
+                    f"ELSE rtrim(ltrim({fp}, '0'), '0') END)")
+    plain_exp = (f"(CASE WHEN {ip} <> '0' THEN length({ip}) - 1 "
+                 f"ELSE -(length({fp}) - length(ltrim({fp}, '0')) + 1) END)")
+    mantissa = f"split_part({a}, 'e', 1)"
+    sci = (f"(CASE WHEN contains({a}, 'e') THEN "
+           f"(CASE WHEN contains({mantissa}, '.') THEN {mantissa} ELSE {mantissa} || '.0' END) "
+           f"|| 'E' || CAST(CAST(split_part({a}, 'e', 2) AS INTEGER) AS VARCHAR) "
+           f"ELSE left({plain_digits}, 1) || '.' || coalesce(nullif(substr({plain_digits}, 2), ''), '0') "
+           f"|| 'E' || CAST({plain_exp} AS VARCHAR) END)")
+    body = (f"CASE WHEN isnan(d) THEN 'NaN' WHEN isinf(d) THEN (CASE WHEN d > 0 THEN 'Infinity' "
+            f"ELSE '-Infinity' END) WHEN d = 0 OR (abs(d) >= 0.001 AND abs(d) < 10000000) "
+            f"THEN CAST(d AS VARCHAR) ELSE (CASE WHEN d < 0 THEN '-' ELSE '' END) || {sci} END")
+    return f"(CASE WHEN ({v}) IS NULL THEN NULL ELSE list_transform([CAST({v} AS DOUBLE)], lambda d: {body})[1] END)"
+
+
+INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+"""The range of each fixed-width integer type (outside it Elasticsearch answers null + warning)."""
+
+
+def java_double(value: float) -> str:
+    """A double as Java's ``Double.toString`` prints it (how Elasticsearch's messages show
+    numbers): ``123.4``, ``100.0``, ``1.0E19``, ``1.0E-5``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(float(value)) if "e" not in repr(float(value)) else f"{value:.20f}".rstrip("0")
+    sign, digits, exponent = Decimal(repr(float(value))).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    power = int(exponent) + len(text) - 1
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{power}"
 
 
 def common_numeric(a: str, b: str) -> str:
