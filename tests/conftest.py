@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
+from collectors.offline import build, cache
 from tests.es_standin import CLUSTER_ENV
 from tests.osquery_image import build_image
 
@@ -63,3 +65,27 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if module is not None:
         for line in module.summary_lines(terminalreporter.stats):
             terminalreporter.write_line(line)
+
+
+# The offline loader's test fixtures: a private cache folder that caches even tiny files,
+# and the list of files the loader really parsed (a cache hit or a narrow load parses fewer).
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("HUNTBENCH_CACHE_DIR", str(folder))
+    monkeypatch.setattr(cache, "CACHE_MIN_BYTES", 0)  # cache even tiny test files
+    return folder
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[Path]:
+    """The files the loader actually parsed (a cache hit parses none)."""
+    seen: list[Path] = []
+    original = build.Builder.add_file
+
+    def spy(self, path, forced, label=None):
+        seen.append(path)
+        return original(self, path, forced, label)
+
+    monkeypatch.setattr(build.Builder, "add_file", spy)
+    return seen

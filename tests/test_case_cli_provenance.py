@@ -14,17 +14,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from casefile.values import parse_time
 from tests.es_standin import StandIn, run_cli
+from tests.generated import write_generated
 from tests.tui_support import answer_key, planted_chain
 
 HUNTBENCH = str(Path(sys.executable).with_name("huntbench"))
@@ -35,16 +34,10 @@ DPKG_NAME = "Persistence via DPKG/RPM Package"
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """A sample the tests never saw: another seed, another capture time, plain NDJSON files."""
-    from sample_data import generate
-
-    seed = random.SystemRandom().randrange(1, 10_000)
-    capture = datetime(2026, random.SystemRandom().randrange(1, 10), 14, 7, 30, tzinfo=timezone.utc)
-    folder = tmp_path_factory.mktemp(f"generated-{seed}")
-    manifest = generate.write(folder, 20_000, seed=seed, plain=True,
-                              capture_time=capture.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
-    args = ["--data", str(folder), "--now", capture.strftime("%Y-%m-%dT%H:%M:%SZ")]
-    return {"args": args, "key": manifest["answer_key"], "window": manifest["window"], "seed": seed,
-            "folder": folder, "source": f"offline: {folder}"}
+    g = write_generated(tmp_path_factory)
+    args = ["--data", str(g.folder), "--now", g.capture.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    return {"args": args, "key": g.manifest["answer_key"], "window": g.manifest["window"], "seed": g.seed,
+            "folder": g.folder, "source": f"offline: {g.folder}"}
 
 
 @pytest.fixture(scope="module")

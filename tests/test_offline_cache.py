@@ -6,33 +6,9 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
-from collectors.offline import build, cache
+from collectors.offline import cache
 from collectors.offline.catalog import Catalog
 from collectors.sources import DataSpec
-
-
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("HUNTBENCH_CACHE_DIR", str(folder))
-    monkeypatch.setattr(cache, "CACHE_MIN_BYTES", 0)  # cache even tiny test files
-    return folder
-
-
-@pytest.fixture
-def reads(monkeypatch) -> list[Path]:
-    """The files the loader actually parsed (a cache hit parses none)."""
-    seen: list[Path] = []
-    original = build.Builder.add_file
-
-    def spy(self, path, forced, label=None):
-        seen.append(path)
-        return original(self, path, forced, label)
-
-    monkeypatch.setattr(build.Builder, "add_file", spy)
-    return seen
 
 
 def export(path: Path, values: list[int]) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.offline import cache, spill
+from collectors.offline import spill
 from collectors.offline.catalog import Catalog
 from collectors.offline.sql import ident
 from collectors.sources import DataSpec, OfflineSource
@@ -27,14 +27,6 @@ def write(path: Path, lines: list[str | dict]) -> Path:
 
 def values(cat: Catalog, index: str, col: str) -> list:
     return [r[0] for r in cat.con.execute(f"SELECT {ident(col)} FROM {cat.table(index)} ORDER BY 1").fetchall()]
-
-
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("HUNTBENCH_CACHE_DIR", str(folder))
-    monkeypatch.setattr(cache, "CACHE_MIN_BYTES", 0)  # cache even tiny test files
-    return folder
 
 
 # -- spill folder ---------------------------------------------------------------------------

@@ -32,20 +32,6 @@ def _fresh(monkeypatch, tmp_path):
     monkeypatch.setattr(build, "SAMPLED_MIN_BYTES", 0)  # and takes the sampled route
 
 
-@pytest.fixture
-def reads(monkeypatch) -> list[Path]:
-    """The files the loader actually parsed."""
-    seen: list[Path] = []
-    original = build.Builder.add_file
-
-    def spy(self, path, forced, label=None):
-        seen.append(path)
-        return original(self, path, forced, label)
-
-    monkeypatch.setattr(build.Builder, "add_file", spy)
-    return seen
-
-
 def event(i: int, dataset: str) -> dict:
     doc = {
         "@timestamp": f"2026-11-{10 + i % 5:02d}T08:00:{i % 60:02d}.000Z",

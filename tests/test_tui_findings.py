@@ -22,6 +22,7 @@ from casefile import open_case
 from casefile.values import parse_time
 from collectors.sources import DataSpec, OfflineSource, sample_source
 from hunts import load_library
+from tests.generated import write_generated
 from tests.tui_support import (
     answer_key,
     planted_chain,
@@ -44,15 +45,9 @@ def library():
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """A sample the tests never saw: another seed, another capture time."""
-    from sample_data import generate
-
-    seed = random.SystemRandom().randrange(1, 10_000)
-    capture = datetime(2026, random.SystemRandom().randrange(1, 10), 14, 7, 30, tzinfo=timezone.utc)
-    folder = tmp_path_factory.mktemp(f"generated-{seed}")
-    manifest = generate.write(folder, 20_000, seed=seed, plain=True,
-                              capture_time=capture.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
-    source = OfflineSource([DataSpec(p) for p in sorted(folder.glob("*.ndjson"))], now=capture)
-    return {"source": source, "key": manifest["answer_key"], "window": manifest["window"], "seed": seed}
+    g = write_generated(tmp_path_factory)
+    source = OfflineSource([DataSpec(p) for p in sorted(g.folder.glob("*.ndjson"))], now=g.capture)
+    return {"source": source, "key": g.manifest["answer_key"], "window": g.manifest["window"], "seed": g.seed}
 
 
 @pytest.fixture(scope="module")
