@@ -294,14 +294,14 @@ def test_more_than_500_piped_commands_is_elasticsearch_depth_error():
 
 
 def test_long_pipeline_cut_into_stages_answers_as_one_statement(catalog, monkeypatch):
-    from collectors.esql import engine
+    from collectors.esql import compiler, engine
 
     steps = []
     for i in range(20):
         steps += [f"EVAL n = n + {i}", "WHERE n > 0", f"EVAL m{i % 3} = MV_SUM(x) * {i}"]
     query = "FROM t | " + " | ".join(steps) + " | EVAL big = n * 1000000000000000000 | SORT n DESC | KEEP n, m0, m1, m2, big"
     cut = run_esql(query, catalog, now=NOW)
-    monkeypatch.setattr(engine, "FLATTEN_ABOVE", 10_000)
+    monkeypatch.setattr(compiler, "FLATTEN_ABOVE", 10_000)
     whole = run_esql(query, catalog, now=NOW)
     assert len(engine.Compiler(engine._parse(query), catalog, None, NOW.replace(tzinfo=None)).compile().stages) > 32
     assert cut.values == whole.values

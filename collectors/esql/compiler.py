@@ -59,6 +59,7 @@ class Check:
     text: str
     message: str
     sample: str | None = None
+    reads: frozenset[str] | None = None  # the column identifiers cond and sample use
 
 
 @dataclass
@@ -89,10 +90,27 @@ class Compiled:
     warnings: list[str]
     time_filters: list[TimeFilter]
     stages: list[Stage] = field(default_factory=list)
+    temp_tables: list[tuple[str, str]] = field(default_factory=list)
+    """(name, SQL) of the temporary tables to create, in order, before anything else runs."""
 
 
 MAX_QUERY_DEPTH = 500
 """Piped processing commands Elasticsearch accepts in one query."""
+
+FLATTEN_ABOVE = 32
+MATERIALIZE_EVERY = 8
+"""Pipelines of more than FLATTEN_ABOVE commands are cut into temporary tables every
+MATERIALIZE_EVERY commands: each command nests the previous relation in a sub-select, and
+DuckDB's planning time (for the query and for every warning check) grows with that depth,
+which made long pipelines quadratic. The cut is made while compiling (the later commands
+read ``SELECT * FROM hb_stage_K``), so no SQL text grows with the pipeline's length. Hunt-sized
+queries never reach it and run as one statement, so DuckDB still pushes their filters and
+projections into the scan."""
+
+ROW_PRESERVING = (ast.Eval, ast.Keep, ast.Drop, ast.Rename, ast.Sort, ast.Grok, ast.Dissect)
+"""Commands whose output has exactly the rows of their input, in the same order."""
+
+_IDENT = re.compile(r"\bc\d+\b")
 
 TIEBREAK_COLUMNS = 8
 """Up to this many visible columns, ties are ordered by their values; beyond, by a hash."""
@@ -231,19 +249,53 @@ class Compiler:
         plan = self.source(commands[0])
         stages = [Stage(commands[0].pos, keyword(commands[0]), plan.sql)]
         has_limit = any(isinstance(c, ast.Limit) and not c.by for c in commands)
+        long = len(commands) > FLATTEN_ABOVE
+        temp_tables: list[tuple[str, str]] = []
+        floating: list[Check] = []  # checks that may still move up to a later relation
         for k, cmd in enumerate(commands[1:], start=1):
             self._rest = commands[k + 1:]
             method = getattr(self, "cmd_" + type(cmd).__name__.lower(), None)
             if method is None:
                 raise QueryError(f"unsupported command [{type(cmd).__name__.upper()}]", *cmd.pos)
+            before = len(self.checks)
             plan = method(plan, cmd)
             stages.append(Stage(cmd.pos, keyword(cmd), plan.sql))
+            if not long:
+                continue
+            floating = self.float_checks(floating + self.checks[before:], plan, cmd)
+            if k % MATERIALIZE_EVERY == 0 and k < len(commands) - 1:
+                name = f"hb_stage_{k}"
+                temp_tables.append((name, plan.sql))
+                for check in floating:
+                    if check.relation == plan.sql:
+                        check.relation = f"SELECT * FROM {name}"
+                floating = []  # a table is the cheapest relation to look in: they stay there
+                plan = Plan(f"SELECT * FROM {name}", plan.cols, plan.order)
         if not has_limit:
             self.warnings.append(f"No limit defined, adding default limit of [{self.default_limit}]")
             plan = self.apply_limit(plan, self.default_limit)
         select = ", ".join(c.ident for c in plan.cols) or "NULL AS _empty"
         sql = f"SELECT {select} FROM ({plan.sql}) AS t{self.order_by(plan)}"
-        return Compiled(sql, plan.cols, self.checks, self.warnings, self.time_filters, stages)
+        return Compiled(sql, plan.cols, self.checks, self.warnings, self.time_filters, stages, temp_tables)
+
+    @staticmethod
+    def float_checks(checks: list[Check], plan: Plan, cmd: ast.Command) -> list[Check]:
+        """Move each check up to ``plan`` when ``cmd`` kept the rows (and their order) and
+        ``plan`` still has every column the check reads: the check then finds the same first
+        failing row. In long pipelines most checks end on a temporary table, which DuckDB reads
+        without re-planning the commands (and the columns) that built it. Returns the checks
+        that may move further."""
+        if not isinstance(cmd, ROW_PRESERVING):
+            return []
+        present = {c.ident for c in plan.cols} | set(plan.hidden())
+        moved = []
+        for check in checks:
+            if check.reads is None:
+                check.reads = frozenset(_IDENT.findall(f"{check.cond} {check.sample or ''}"))
+            if check.reads <= present:
+                check.relation = plan.sql
+                moved.append(check)
+        return moved
 
     @staticmethod
     def order_by(plan: Plan) -> str:

@@ -9,7 +9,7 @@ small follow-up queries that run only for the expressions that can produce them.
 
 from __future__ import annotations
 
-import dataclasses
+import re
 import threading
 import time
 from datetime import datetime, timezone
@@ -47,7 +47,7 @@ def run_esql(
     try:
         with _Interrupter(con, cancel):
             try:
-                compiled = _flatten(con, compiled)
+                _create_temp_tables(con, compiled)
                 rows = _fetch(con, compiled.sql)
                 warnings = list(compiled.warnings)
                 warnings += _check_warnings(con, compiled.checks)
@@ -125,42 +125,20 @@ def _command_text(text: str | None, stages: list[Stage], stage: Stage) -> str:
     return snippet if len(snippet) <= 80 else snippet[:77] + "..."
 
 
-FLATTEN_ABOVE = 32
-MATERIALIZE_EVERY = 8
-"""Pipelines of more than FLATTEN_ABOVE commands are cut into temporary tables every
-MATERIALIZE_EVERY commands: each command nests the previous relation in a sub-select, and
-DuckDB's planning time (for the query and for every warning check) grows with that depth,
-which made long pipelines quadratic. Hunt-sized queries never reach it and run as one
-statement, so DuckDB still pushes their filters and projections into the scan."""
+def _create_temp_tables(con: duckdb.DuckDBPyConnection, compiled: Compiled) -> None:
+    """The stages a long pipeline was cut into (see compiler.FLATTEN_ABOVE), in order."""
+    for name, sql in compiled.temp_tables:
+        _fetch(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
 
-def _flatten(con: duckdb.DuckDBPyConnection, compiled: Compiled) -> Compiled:
-    """``compiled`` with every relation cut at the deepest materialized stage it contains."""
-    stages = compiled.stages
-    if len(stages) <= FLATTEN_ABOVE:
-        return compiled
-    done: list[tuple[str, str]] = []  # (stage SQL, its temporary table as a relation), deepest last
+_TABLE = re.compile(r"SELECT \* FROM (hb_stage_\d+)")
 
-    def shorten(sql: str) -> str:
-        for original, short in reversed(done):
-            # Each stage's SQL embeds the previous stage's verbatim, so the deepest stage
-            # that fits in ``sql`` is the one to cut at.
-            if len(original) <= len(sql) and original in sql:
-                return sql.replace(original, short)
-        return sql
 
-    for k in range(MATERIALIZE_EVERY, len(stages) - 1, MATERIALIZE_EVERY):
-        name = f"hb_stage_{k}"
-        _fetch(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {shorten(stages[k].sql)}")
-        done.append((stages[k].sql, f"SELECT * FROM {name}"))
-    return dataclasses.replace(
-        compiled,
-        sql=shorten(compiled.sql),
-        checks=[dataclasses.replace(c, relation=shorten(c.relation)) for c in compiled.checks],
-        time_filters=[dataclasses.replace(t, before=shorten(t.before), after=shorten(t.after))
-                      for t in compiled.time_filters],
-        stages=[dataclasses.replace(st, sql=shorten(st.sql)) for st in stages],
-    )
+def _from(relation: str) -> str:
+    """``relation`` for a FROM clause: a temporary table directly (DuckDB plans a sub-select
+    of it, even ``SELECT *``, by binding every column)."""
+    table = _TABLE.fullmatch(relation)
+    return f"{table.group(1)} AS t" if table else f"({relation}) AS t"
 
 
 def _check_warnings(con: duckdb.DuckDBPyConnection, checks: list[Check]) -> list[str]:
@@ -168,7 +146,7 @@ def _check_warnings(con: duckdb.DuckDBPyConnection, checks: list[Check]) -> list
     distinct failure messages (at most 20)."""
     by_node: dict[tuple, list[str]] = {}
     for check in checks:
-        sql = f"SELECT {check.sample or 'NULL'} FROM ({check.relation}) AS t WHERE {check.cond} LIMIT 1"
+        sql = f"SELECT {check.sample or 'NULL'} FROM {_from(check.relation)} WHERE {check.cond} LIMIT 1"
         hit = _fetch(con, sql)
         if not hit:
             continue
