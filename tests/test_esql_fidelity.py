@@ -293,6 +293,49 @@ def test_more_than_500_piped_commands_is_elasticsearch_depth_error():
                               "[ROW | EVAL | EVAL | ...]")
 
 
+def _new_column_pipeline(n: int, start: str = "1") -> str:
+    return f"ROW a = {start} | EVAL c1 = a + 1" + "".join(f" | EVAL c{i} = c{i - 1} + 1" for i in range(2, n + 1))
+
+
+def test_500_commands_each_adding_a_column_answer_every_column():
+    result = run_esql(_new_column_pipeline(500), None, now=NOW)
+    assert [c.name for c in result.columns] == ["a"] + [f"c{i}" for i in range(1, 501)]
+    assert result.values == [list(range(1, 502))]
+
+
+def test_overflow_deep_in_a_long_pipeline_still_warns_once_at_its_command():
+    query = _new_column_pipeline(300, start=str(2**63 - 1 - 250))
+    result = run_esql(query, None, now=NOW)
+    assert result.values[0][249:251] == [2**63 - 2, 2**63 - 1]
+    assert result.values[0][251:] == [None] * 50  # c251 = c250 + 1 overflows; every later column is null
+    col = query.index("c250 + 1") + 1
+    assert result.warnings == [
+        "No limit defined, adding default limit of [1000]",
+        f"Line 1:{col}: evaluation of [c250 + 1] failed, treating result as null. Only first 20 failures recorded.",
+        f"Line 1:{col}: java.lang.ArithmeticException: long overflow",
+    ]
+
+
+def test_501_commands_each_adding_a_column_is_the_depth_error():
+    with pytest.raises(QueryError) as err:
+        run_esql(_new_column_pipeline(501), None, now=NOW)
+    assert str(err.value).startswith("line 1:1: ESQL statement exceeded the maximum query depth allowed (500)")
+
+
+def test_statements_of_a_long_pipeline_grow_with_its_width_not_its_length():
+    """What DuckDB plans for each command (the cut tables, every warning check, the final
+    query) must not nest the whole pipeline: 5x the commands (and 5x the columns) may make
+    the longest statement about 5x longer, not 25x."""
+    from collectors.esql.engine import compile_esql
+
+    def longest(n: int) -> int:
+        compiled = compile_esql(_new_column_pipeline(n), None, now=NOW)
+        statements = [compiled.sql] + [sql for _, sql in compiled.temp_tables] + [c.relation for c in compiled.checks]
+        return max(len(s) for s in statements)
+
+    assert longest(500) < 7 * longest(100)
+
+
 def test_long_pipeline_cut_into_stages_answers_as_one_statement(catalog, monkeypatch):
     from collectors.esql import compiler, engine
 
