@@ -72,7 +72,8 @@ def _parse(text: str) -> ast.Query:
 
 
 def compile_esql(query: str, catalog: Any, params: Any = None, *, now: datetime) -> Compiled:
-    """The DuckDB SQL a query becomes (for ``--explain`` style debugging and tests)."""
+    """The DuckDB SQL a query becomes (for ``--explain`` style debugging and tests); a long
+    pipeline reads the ``temp_tables`` it lists, which must be created first."""
     return Compiler(_parse(query), catalog, params, now.replace(tzinfo=None)).compile()
 
 
