@@ -18,12 +18,15 @@ async def _shoot(out: Path, size: tuple[int, int]) -> None:
     from collectors.sources import sample_source
     from hunts import load_library
     from tui.app import HuntbenchApp
+    from tui.launch import local_scan_options
 
     answer = _chain()
+    scan = local_scan_options({"sample": True})  # the Local scan pane on the sample image, as --sample opens it
     with tempfile.TemporaryDirectory() as tmp:
         library = load_library(include_user_dir=False)
         app = HuntbenchApp(source=sample_source(), library=library, hunt=library.default,
-                           case_path=Path(tmp) / "huntbench-case.db", scan_root=Path(tmp))
+                           case_path=Path(tmp) / "huntbench-case.db", osquery_backend=scan["backend"],
+                           scan_root=scan["root"], scan_now=scan["now"], scan_label=scan["label"])
         async with app.run_test(size=size) as pilot:
             bench = app.workbench
 
@@ -47,7 +50,7 @@ async def _shoot(out: Path, size: tuple[int, int]) -> None:
             await step(answer["agent.id"])
             await pilot.press("enter")
             await step(answer["process.command_line"])
-            await pilot.press("t", "1", "enter")
+            await pilot.press("t", "1")  # 1-4 tag at once
             await until(lambda: bench.pane.view.tags)
             await pilot.press("escape")  # clear the filter: all the agent's command lines
             await pilot.pause(6.5)  # let the "tagged" notification fade
