@@ -32,6 +32,11 @@ LEAD_COLUMNS = ("agent.id", "host.name")
 CASE_LANGUAGE = "case"
 """The Case pane's view language: its rows are the case file's findings, not a query's."""
 
+TABLE_COLUMNS = 200
+"""Most result columns the table holds. A table of thousands of columns (a wide export)
+takes seconds per arrow key; past this the table holds the first ones in display order,
+the status line says how many there are, and the detail pane lists every field."""
+
 _ids = itertools.count(1)
 
 
@@ -115,11 +120,15 @@ class View:
             first.append(preferred)
         return first + [i for i in range(len(names)) if i not in first]
 
+    def table_order(self) -> list[int]:
+        """The columns the table holds: display order, at most :data:`TABLE_COLUMNS`."""
+        return self.display_order()[:TABLE_COLUMNS]
+
     @property
     def display_names(self) -> list[str]:
-        """Column names in display order (see :meth:`display_order`)."""
+        """Names of the columns the table holds, in display order (see :meth:`table_order`)."""
         names = self.column_names
-        return [names[i] for i in self.display_order()]
+        return [names[i] for i in self.table_order()]
 
     def row_dict(self, index: int) -> dict[str, Any]:
         """Row ``index`` of the result (an index into ``result.values``) by column name."""
@@ -232,6 +241,8 @@ class View:
             parts.append(f"sorted by {self.sort[0]} {'↓' if self.sort[1] else '↑'}")
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
+        if len(self.columns) > TABLE_COLUMNS:
+            parts.append(f"showing {TABLE_COLUMNS} of {len(self.columns):,} columns; the detail pane lists all")
         if self.result.is_partial:
             parts.append("partial result")
         # two notices: e.g. the dotfiles a local scan skipped and "not root: results may be partial"

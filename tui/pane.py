@@ -330,7 +330,7 @@ class ResultPane(Vertical):
         if view.result is None or view.loading or view.error:
             table.clear(columns=True)
         else:
-            order = view.display_order()
+            order = view.table_order()
             rows_shown = self.display_rows()
             names = [view.columns[i].name for i in order]
             dates = [view.columns[i].type in DATE_TYPES for i in order]
@@ -362,7 +362,7 @@ class ResultPane(Vertical):
                 lead = self.lead_columns()
                 row, col = view.cursor or (landing_row(view, rows_shown), view.preferred_column() + lead)
                 table.move_cursor(row=min(row, table.row_count - 1),
-                                  column=max(lead, min(col, len(view.columns) + lead - 1)), animate=False)
+                                  column=max(lead, min(col, len(order) + lead - 1)), animate=False)
                 if first:  # the columns left of the cursor stay in sight when the cursor's fits
                     table.call_after_refresh(self._scroll_home_if_fits)
         self.draw_status()

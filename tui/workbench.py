@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from rich.text import Text
+from rich.text import Span, Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Container, VerticalScroll
@@ -23,11 +23,12 @@ from hunts.library import ESQL, OSQUERY, Hunt, HuntQuery
 from tui import fit
 from tui.case_actions import CaseActions
 from tui.case_gateway import CASE_WIDTHS
+from tui.detail import FieldLines
 from tui.escape import as_text, visible
 from tui.keys import bindings
 from tui.local_scan import DOTFILES, SCRIPT_LIMIT, dotfile_query, fleet_pivot, is_script, script_text
 from tui.markers import RowMarkers
-from tui.model import CASE_LANGUAGE, View
+from tui.model import CASE_LANGUAGE, TABLE_COLUMNS, View
 from tui.pane import QueryFinished, ResultPane, describe_error
 from tui.pivots import PivotUnavailable, choose_pivot
 from tui.screens.help import HelpScreen
@@ -89,6 +90,9 @@ class WorkbenchScreen(Screen):
         yield Container(id="panes")
         with VerticalScroll(id="detail"):
             yield Static("", id="detail-text", markup=False)
+            fields = FieldLines(id="detail-fields")
+            fields.display = False
+            yield fields
         yield Input(placeholder="filter rows (enter keeps it, esc clears)", id="filter")
         yield Footer()
 
@@ -214,25 +218,40 @@ class WorkbenchScreen(Screen):
         pane = self.pane
         view = pane.view
         if view.error and not view.loading:
+            self._detail_lines(None)
             detail.update(as_text(f"{view.title}: {view.error}", keep_newlines=True, style="red"))
             return
         index = pane.selected_index() if pane.is_mounted and view.result and not view.loading else None
         if index is None:
+            self._detail_lines(None)
             detail.update(as_text(view.title if view.loading else ""))
             return
-        text = Text(end="")
+        lines = []
         tags = view.tags.get(index)
         if tags:
-            text.append("tags: ", style="bold red")
-            text.append(visible(", ".join(tags)) + "\n", style="red")
+            lines.append(Text.assemble(("tags: ", "bold red"), (visible(", ".join(tags)), "red"), end=""))
         row = view.row_dict(index)
         first = pane.selected_column()
         for name in ([first] if first in row else []) + [n for n in row if n != first]:
-            text.append(visible(name), style="bold reverse" if name == first else "bold")
-            text.append(": ")
-            text.append(visible(row[name]) + "\n")
+            shown = visible(name)  # one Text per field, built directly: a wide row has thousands
+            lines.append(Text(f"{shown}: {visible(row[name])}", end="",
+                              spans=[Span(0, len(shown), "bold reverse" if name == first else "bold")]))
+        if len(row) > TABLE_COLUMNS:  # a wide row: only the lines in sight are drawn
+            detail.display = False
+            self._detail_lines(lines)
+            return
+        self._detail_lines(None)
+        text = Text("\n", end="").join(lines)
         text.rstrip()
         detail.update(text)
+
+    def _detail_lines(self, lines: list[Text] | None) -> None:
+        """Show a wide row's fields in the line-by-line list (None: hide it and show the
+        detail text instead)."""
+        fields = self.query_one("#detail-fields", FieldLines)
+        fields.display = lines is not None
+        self.query_one("#detail-text", Static).display = lines is None
+        fields.show(lines or [])
 
     # ------------------------------------------------------------------ markers
     async def refresh_related(self) -> None:
