@@ -50,6 +50,12 @@ def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _image_app(tmp_path: Path, root: Path, facts: dict, after: float = 0):
+    """The workbench on the fleet's events and the image, as of ``after`` seconds past its capture."""
+    return build_app(data=_fleet(tmp_path, facts["now"]), now=_iso(facts["now"] + after), scan_root=str(root),
+                     case_path=str(tmp_path / "case.db"))
+
+
 async def _select(pilot, app, column: str, value) -> None:
     pane = app.workbench.pane
     rows = pane.display_rows()
@@ -62,8 +68,7 @@ async def _select(pilot, app, column: str, value) -> None:
 async def test_root_data_now_image_linked_both_ways(image, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     root, facts = image
-    app = build_app(data=_fleet(tmp_path, facts["now"]), now=_iso(facts["now"]), scan_root=str(root),
-                    case_path=str(tmp_path / "case.db"))
+    app = _image_app(tmp_path, root, facts)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(pilot, app)
         bench = app.workbench
@@ -144,8 +149,7 @@ async def test_dotfiles_are_counted_and_one_key_away(image, tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     root, facts = image
     (root / "var/lib/rpm/.rpm-check").write_text("#!/bin/sh\n")
-    app = build_app(data=_fleet(tmp_path, facts["now"]), now=_iso(facts["now"] + 60), scan_root=str(root),
-                    case_path=str(tmp_path / "case.db"))
+    app = _image_app(tmp_path, root, facts, after=60)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(pilot, app)
         bench = app.workbench
@@ -196,8 +200,7 @@ async def test_m_shows_a_script_escaped_bounded_and_from_the_image(image, tmp_pa
 async def test_a_local_finding_records_the_image_and_its_host(image, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     root, facts = image
-    app = build_app(data=_fleet(tmp_path, facts["now"]), now=_iso(facts["now"]), scan_root=str(root),
-                    case_path=str(tmp_path / "case.db"))
+    app = _image_app(tmp_path, root, facts)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(pilot, app)
         bench = app.workbench

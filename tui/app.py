@@ -21,7 +21,7 @@ from textual.screen import Screen
 from collectors.interface import CancelToken, Language, QueryResult, Source, SourceKind
 from collectors.sources import SourceRouter, open_scan, sample_source, warm_source
 from hunts.library import ESQL, OSQUERY, Hunt, HuntLibrary
-from tui.case_gateway import CaseGateway, findings_result
+from tui.case_gateway import CaseGateway, findings_result, tags_by_row
 from tui.escape import clip, visible
 from tui.finding_context import local_scan_host, local_scan_source, resolve_rows
 from tui.keys import WORKBENCH_KEYS
@@ -169,7 +169,7 @@ class HuntbenchApp(App):
         if not ids:
             return {}
         found = self.case.call_sync(lambda c: c.tags_by_finding(ids))
-        return {i: sorted(found[fid]) for i, fid in enumerate(ids) if found.get(fid)}
+        return tags_by_row(ids, found)
 
     def run_view_query(self, view: View, token: CancelToken, progress: Callable[[str], None]) -> QueryResult:
         """Called in a worker thread: the one place a view's query reaches a source."""

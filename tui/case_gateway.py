@@ -100,6 +100,11 @@ def tags_of(row: dict) -> list[str]:
     return [t for t in str(text).split(", ") if t]
 
 
+def tags_by_row(ids: list[str], found: dict[str, Any]) -> dict[int, list[str]]:
+    """Row index -> sorted tags, for the rows of ``ids`` the case file has tags for."""
+    return {i: sorted(found[fid]) for i, fid in enumerate(ids) if found.get(fid)}
+
+
 def findings_result(findings: list[Any]) -> QueryResult:
     """The Case pane's table: one row per finding, in :data:`CASE_COLUMNS` order."""
     values = []

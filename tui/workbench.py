@@ -22,7 +22,7 @@ from collectors.interface import CancelToken, QueryResult, SourceKind
 from hunts.library import ESQL, OSQUERY, Hunt, HuntQuery
 from tui import fit
 from tui.case_actions import CaseActions
-from tui.case_gateway import CASE_WIDTHS
+from tui.case_gateway import CASE_WIDTHS, tags_by_row
 from tui.detail import FieldLines
 from tui.escape import as_text, visible
 from tui.keys import bindings
@@ -273,7 +273,7 @@ class WorkbenchScreen(Screen):
         except Exception as exc:  # noqa: BLE001
             self.bench.notify_line(f"case file: {describe_error(exc)}", severity="error")
             return
-        view.tags = {i: sorted(found[fid]) for i, fid in enumerate(ids) if found.get(fid)}
+        view.tags = tags_by_row(ids, found)
 
     async def refresh_all_markers(self) -> None:
         await self.refresh_related()
