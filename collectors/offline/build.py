@@ -37,7 +37,7 @@ from typing import Iterator
 
 import duckdb
 
-from collectors.offline import inputs
+from collectors.offline import inputs, wide
 from collectors.offline.fields import FieldInfo
 from collectors.offline.sql import Names, ident, lit, one
 from collectors.offline.types import STORAGE, MappedField, convert, dynamic_type
@@ -63,6 +63,7 @@ class Part:
     fields: dict[str, FieldInfo]
     columns: dict[str, str]  # field name -> SQL over the table's columns
     where: str | None = None
+    folding: wide.Folding | None = None  # the file's fields folded into one column, if any
 
     def select(self) -> str:
         cols = ", ".join(f"{self.columns[n]} AS {ident(n)}" for n in self.fields) or "NULL AS __hb_empty"
@@ -73,13 +74,14 @@ class Part:
         return {
             "index": self.index, "table": self.table, "where": self.where, "columns": self.columns,
             "fields": [f.to_json() for f in self.fields.values()],
+            "folding": self.folding.to_json() if self.folding else None,
         }
 
     @classmethod
     def from_json(cls, value: dict, table: str | None = None) -> "Part":
         fields = [FieldInfo.from_json(f) for f in value["fields"]]
         return cls(value["index"], table or value["table"], {f.name: f for f in fields},
-                   dict(value["columns"]), value.get("where"))
+                   dict(value["columns"]), value.get("where"), wide.Folding.from_json(value.get("folding")))
 
 
 @dataclass
@@ -135,11 +137,28 @@ class Builder:
                         fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             exact = source.stat().st_size < SAMPLED_MIN_BYTES
             cleaned = False
+            folding: wide.Folding | None = None
             while True:
                 mark = (len(self.out.parts), len(self.out.problems), len(self._created))
                 try:
-                    types = self._bind(source, exact, Path(tmp))
+                    # Too many distinct fields (seen in the file's head, or in the detected
+                    # types): load a copy with the rare ones folded (see collectors.offline.wide)
+                    types: dict | None = None
+                    if folding is None and not wide.head_too_wide(source):
+                        types = self._bind(source, exact, Path(tmp))
+                    folded = None
+                    if folding is None and (types is None or wide.too_wide(types)):
+                        folded = wide.fold(source, Path(tmp), label)
+                    if folded is not None:
+                        source, folding = folded
+                        self.out.problems.append(folding.warning())
+                        exact = True
+                        continue
+                    if types is None:
+                        types = self._bind(source, exact, Path(tmp))
                     if self._load(path, source, types, forced, label, exact):
+                        for part in self.out.parts[mark[0]:]:
+                            part.folding = folding
                         return
                     self._rollback(mark)
                     exact = True  # the sample missed something: detect over the whole file
@@ -339,7 +358,7 @@ class Builder:
         """Build the file's table and parts; False when the sampled schema proved short."""
         if not types:
             return True
-        hit_dump = "_source" in types and (types["_source"].id == "struct" or str(types["_source"]) == "JSON")
+        hit_dump = wide.is_hit_dump(types)
         if hit_dump:
             leaves = list(self._leaves(ident("_source"), types["_source"], "", False, label, '$."_source"'))
             used = {"_source"}

@@ -28,7 +28,7 @@ import platformdirs
 from collectors.offline.build import Built, Part
 from collectors.offline.sql import ident, lit
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Bump whenever the tables the loader writes change shape or meaning."""
 
 CACHE_MIN_BYTES = int(os.environ.get("HUNTBENCH_CACHE_MIN_BYTES", str(4 << 20)))

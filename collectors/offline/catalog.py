@@ -38,6 +38,7 @@ class Catalog:
         self.need: Need | None = None  # set on a narrow load: what it can answer exactly
         self._writers: list = []
         self._fields: dict[str, dict[str, FieldInfo]] = {}
+        self._foldings = [p.folding for p in parts if p.folding is not None]
         self._assemble(parts)
 
     # -- the contract ---------------------------------------------------------------------
@@ -51,6 +52,11 @@ class Catalog:
 
     def fields(self, index: str) -> dict[str, FieldInfo]:
         return dict(self._fields[index])
+
+    def why_missing(self, name: str) -> str | None:
+        """Why no index has field ``name``, when a file's rare fields were folded and it is
+        one of them (see :mod:`collectors.offline.wide`); None otherwise."""
+        return next((why for f in self._foldings if (why := f.explain(name))), None)
 
     def table(self, index: str) -> str:
         if index not in self._fields:
