@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import sample_data
+from cli.main import main
 from collectors.esql.engine import run_esql
 from collectors.interface import QueryError
 from collectors.offline import wide
@@ -65,6 +66,21 @@ def test_ten_thousand_documents_each_with_its_own_key_load_with_rare_fields_fold
         esql(cat, "FROM wide | KEEP nothere")
 
 
+def test_the_cli_warns_and_names_the_folded_field(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HUNTBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    path = own_keys(tmp_path / "wide.ndjson")
+    main(["esql", "--data", str(path), "--format", "json", "FROM wide | STATS count(*)"])
+    out, err = capsys.readouterr()
+    assert json.loads(out)["values"] == [[DOCS]]
+    assert f"warning: {folded_warning(path, DOCS)}" in err.splitlines()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["esql", "--data", str(path), "FROM wide | KEEP n, k00042"])
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: line 1:21: field [k00042] was folded into [_folded] because {path} has more than "
+        "1,000 distinct fields; its values are in the JSON text of [_folded]")
+
+
 def test_folding_below_source_and_in_nested_objects(tmp_path):
     path = own_keys(tmp_path / "dump.ndjson", nested=True, hits=True)
     cat = Catalog.load([DataSpec(path)])
@@ -73,6 +89,25 @@ def test_folding_below_source_and_in_nested_objects(tmp_path):
     assert esql(cat, "FROM hits | WHERE n == 9998 | KEEP _folded") == [['{"labels.k09998":"v9998"}']]
     with pytest.raises(QueryError, match=r"field \[labels.k09998\] was folded into \[_folded\]"):
         esql(cat, "FROM hits | KEEP labels.k09998")
+
+
+def test_a_file_that_widens_past_its_head_is_folded_too(tmp_path):
+    narrow, own = 3000, 1500  # the narrow documents fill more than the first MiB looked at
+    path = tmp_path / "late.ndjson"
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(narrow):
+            fh.write(json.dumps({"n": i, "host": {"name": "h"}, "pad": "x" * 400}) + "\n")
+        fh.write("oops\n")
+        for i in range(own):
+            fh.write(json.dumps({"n": narrow + i, f"late{i:04d}": i}) + "\n")
+    assert path.stat().st_size > wide.HEAD_MORE_BYTES
+    cat = Catalog.load([DataSpec(path)])
+    assert cat.problems == [f"{path}: skipped 1 malformed line (first at line {narrow + 1})",
+                            folded_warning(path, own)]
+    assert sorted(cat.fields("late")) == ["_folded", "host.name", "n", "pad"]
+    assert esql(cat, "FROM late | STATS count(*), count(_folded), count(pad), max(n)") == [
+        [narrow + own, own, narrow, narrow + own - 1]]
+    assert esql(cat, f"FROM late | WHERE n == {narrow} | KEEP _folded") == [['{"late0000":0}']]
 
 
 def test_the_folded_fields_are_known_after_a_cache_hit(tmp_path, cache_dir, reads):

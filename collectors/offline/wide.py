@@ -1,25 +1,27 @@
 """Files with too many distinct fields: keep the frequent ones, fold the rare ones.
 
-A DuckDB table holds one column per field, and each column costs memory for every
-stored row group whether it has values or not: 10,000 documents that each carry a key of
-their own (random keys, one-off labels, keys that are really values) are a 10,000-column
-table and exhaust the memory limit. Elasticsearch refuses such data outright (its
-``index.mapping.total_fields.limit`` is 1,000 by default); offline, the file still loads:
+A DuckDB table holds one column per field, and each column costs memory for every row
+group whether it has values or not: 10,000 documents that each carry a key of their own
+(random keys, one-off labels, keys that are really values) make a 10,000-column table and
+exhaust the memory limit. Elasticsearch refuses such data (its
+``index.mapping.total_fields.limit`` is 1,000 by default); offline the file still loads:
 
-* :func:`too_wide` checks the types DuckDB's detection already returned (no extra pass, so
-  ordinary files pay nothing);
-* only then :func:`fold` reads the file twice more, streaming, one document at a time (in
+* :func:`head_too_wide` looks at the file's first 64 KiB (milliseconds), and
+  :func:`too_wide` at the types DuckDB's detection returned anyway, so ordinary files pay
+  no extra pass;
+* only a file found too wide is read by :func:`fold`, twice, one document at a time (in
   Python: DuckDB's ``json_tree`` needs memory quadratic in a document's width, the very
-  case at hand): it counts in how many documents each field has a value, keeps the most frequent fields (up to
-  :data:`MAX_FIELDS`, none rarer than :data:`RARE_SHARE`) and writes a copy of the file where each document holds its kept
-  fields plus :data:`FOLDED` - the rest as one JSON object text (``{"dotted.name": value}``),
-  a keyword Elasticsearch's ``flattened`` type would resemble;
-* the loader loads that copy as usual; the folded field names are kept with the index
-  (and its cache) so a query naming one gets a clear error instead of "Unknown column".
+  case at hand). It counts in how many documents each field has a value, keeps the most
+  frequent fields (at most :data:`MAX_FIELDS`, none rarer than :data:`RARE_SHARE`) and
+  writes a copy of the file where each document holds its kept fields and :data:`FOLDED`:
+  the others as one JSON object text (``{"dotted.name": value}``), a keyword much like
+  what Elasticsearch's ``flattened`` type indexes;
+* the loader loads that copy as usual; the folded names stay with the index (and its
+  cache), so a query naming one is told where it went instead of "Unknown column".
 
-A "unit" below is what gets kept or folded whole: a field reached through objects only
-(an array, with all it holds, is one unit; so is a key that is an object in some documents
-and a value in others).
+A "unit" below is what is kept or folded whole: a field reached through objects only (an
+array, with all it holds, is one unit; so is a key that is an object in some documents and
+a value in others).
 """
 
 from __future__ import annotations
@@ -108,8 +110,7 @@ def too_wide(types: dict) -> bool:
     return False
 
 
-_ARRAY = "[]"  # a path step into an array's elements (keys are str, so a tuple marks it apart)
-_ARRAY_STEP = (_ARRAY,)
+_ARRAY = ("[]",)  # the path step into an array's elements (a tuple: never a key)
 
 
 @dataclass
@@ -134,6 +135,8 @@ def fold(source: Path, tmp: Path, label: str) -> tuple[Path, Folding] | None:
     # keys (_index, _id) are left as they are
     hit_dump = bool(root.children.get("_source", _Node()).children)
     units = _units(root.children["_source"] if hit_dump else root, ())
+    if sum(leaves for _, _, leaves in units) <= MAX_FIELDS:
+        return None  # not too wide after all (the head's or DuckDB's count was close)
     column = FOLDED
     while any(path == (column,) for path, _, _ in units):
         column += "_"
@@ -167,28 +170,37 @@ def fold(source: Path, tmp: Path, label: str) -> tuple[Path, Folding] | None:
 
 
 def head_too_wide(source: Path) -> bool:
-    """Do the file's first :data:`HEAD_BYTES` already hold more than :data:`MAX_FIELDS`
-    distinct fields? A few milliseconds; spares such a file DuckDB's type detection over
-    all of it, whose time and memory grow faster than its number of fields (30,000
-    one-off keys: 11 s and 600 MB before a single row is loaded)."""
-    with _open(source) as fh:
-        head = fh.read(HEAD_BYTES)
-    lines = head.splitlines()
-    if len(head) == HEAD_BYTES and lines:
-        lines.pop()  # cut short
+    """Does the file's head already hold more than :data:`MAX_FIELDS` distinct fields?
+
+    Spares such a file DuckDB's type detection over all of it, whose time and memory grow
+    faster than the number of fields (30,000 one-off keys: 11 s and 600 MB before a single
+    row is loaded). Cheap for ordinary files: their first :data:`HEAD_BYTES` (a few
+    milliseconds) hold far fewer fields; only a head with more than half the bound is
+    read further, up to :data:`HEAD_MORE_BYTES`."""
     root = _Node()
-    for line in lines:
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue  # the loader reports malformed lines
-        if isinstance(doc, dict):
-            _count(doc, root)
-    return _values_below(root) > MAX_FIELDS
+    with _open(source) as fh:
+        rest = b""
+        for limit in (HEAD_BYTES, HEAD_MORE_BYTES - HEAD_BYTES):
+            chunk = fh.read(limit)
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop() if len(chunk) == limit else b""  # cut short: the next read ends it
+            for line in lines:
+                try:
+                    doc = json.loads(line)
+                except ValueError:
+                    continue  # the loader reports malformed lines
+                if isinstance(doc, dict):
+                    _count(doc, root)
+            fields = _values_below(root)
+            if fields > MAX_FIELDS or fields <= MAX_FIELDS // 2 or len(chunk) < limit:
+                break
+    return fields > MAX_FIELDS
 
 
-HEAD_BYTES = 256 << 10
-"""How much of a file :func:`head_too_wide` reads."""
+HEAD_BYTES = 64 << 10
+"""How much of every file :func:`head_too_wide` reads."""
+HEAD_MORE_BYTES = 1 << 20
+"""How far it reads a file whose head is already half as wide as the bound."""
 
 
 def _open(source: Path):
@@ -235,9 +247,9 @@ def _count_value(value, node: _Node, in_array: bool) -> None:
         return
     node.is_value = True
     if isinstance(value, list):
-        element = node.children.get(_ARRAY_STEP)
+        element = node.children.get(_ARRAY)
         if element is None:
-            element = node.children[_ARRAY_STEP] = _Node()
+            element = node.children[_ARRAY] = _Node()
         for item in value:
             if item is not None:
                 _count_value(item, element, True)
@@ -268,7 +280,7 @@ def _units(node: _Node, path: tuple) -> list[tuple[tuple, _Node, int]]:
     into, anything else (or an object that is a value elsewhere) is one unit."""
     out = []
     for step, child in node.children.items():
-        if step == _ARRAY_STEP:
+        if step == _ARRAY:
             continue
         if child.is_value:
             out.append((path + (step,), child, max(1, _values_below(child))))
