@@ -122,10 +122,18 @@ class _Node:
 
 def fold(source: Path, tmp: Path, label: str) -> tuple[Path, Folding] | None:
     """Write ``source`` with its rarest fields folded into :data:`FOLDED`; None when
-    nothing needs folding after all (e.g. many fields, all of them inside arrays).
+    its fields, counted exactly, are within :data:`MAX_FIELDS` after all (or a document
+    nests deeper than Python's recursion allows: DuckDB's reader then has its say).
 
     A malformed line raises ``duckdb.InvalidInputException``, as DuckDB's reader would,
     so the loader's usual handling (skip it, with a warning) applies."""
+    try:
+        return _fold(source, tmp, label)
+    except RecursionError:
+        return None
+
+
+def _fold(source: Path, tmp: Path, label: str) -> tuple[Path, Folding] | None:
     root = _Node()
     docs = 0
     for doc in _documents(source):
@@ -187,10 +195,13 @@ def head_too_wide(source: Path) -> bool:
             for line in lines:
                 try:
                     doc = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue  # the loader reports malformed lines
                 if isinstance(doc, dict):
-                    _count(doc, root)
+                    try:
+                        _count(doc, root)
+                    except RecursionError:
+                        return False  # nested too deep to walk here: DuckDB's detection decides
             fields = _values_below(root)
             if fields > MAX_FIELDS or fields <= MAX_FIELDS // 2 or len(chunk) < limit:
                 break
@@ -215,10 +226,10 @@ def _documents(source: Path):
                 continue
             try:
                 doc = json.loads(line, parse_float=_number)
-            except ValueError:
+            except ValueError:  # (a RecursionError goes up: see fold)
                 doc = None
             if not isinstance(doc, dict):
-                raise duckdb.InvalidInputException(f"line {number} is not a JSON object")
+                raise duckdb.InvalidInputException(f"line {number} is not a readable JSON object")
             yield doc
 
 
