@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from casefile import open_case
 from casefile.schema import APPLICATION_ID
 from tests.es_standin import run_cli
 
@@ -361,7 +362,10 @@ def test_root_acting_for_a_sudo_user_writes_that_users_case(tmp_path, capsys, mo
     code, out, err = run_cli(["case", "tag", "--tag", "malicious", "--from-json", str(_secret_rows(tmp_path)),
                               "--case", str(case)], capsys)
     assert code == 0, err
-    assert {p.stat().st_uid for p in tmp_path.iterdir() if p.name.startswith(case.name)} == {OTHER_UID}
+    with open_case(case) as opened:  # while root has it open, the side files are the user's too
+        opened.add_note(_first_id(case, capsys), "seen by root")
+        side = {p.name: p.stat().st_uid for p in tmp_path.iterdir() if p.name.startswith(case.name)}
+    assert side == {case.name: OTHER_UID, f"{case.name}-wal": OTHER_UID, f"{case.name}-shm": OTHER_UID}
     monkeypatch.delenv("SUDO_UID")
     code, out, err = run_cli(["case", "note", "--case", str(case), _first_id(case, capsys), "x"], capsys)
     assert code == 2 and "belongs to nobody" in err
