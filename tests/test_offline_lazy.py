@@ -206,3 +206,34 @@ def test_the_pane_sees_load_progress_and_esc_cancels_the_load(tmp_path):
 
     with pytest.raises(Cancelled):
         OfflineSource([DataSpec(data)], now=NOW).esql("from logs-* | stats n = count()", cancel=token, progress=esc)
+
+
+def test_esc_stops_the_scans_proving_other_files_too(tmp_path):
+    """The proofs run beside the load on a cursor of their own: Esc must reach it as well."""
+    import threading
+
+    import duckdb
+
+    other = tmp_path / "mixed.ndjson"  # its first document names another index: must be scanned
+    other.write_text((json.dumps(event(1, "endpoint.events.process")) + "\n") * 300_000)
+    handed: list = []
+    stop = threading.Event()
+
+    def press_esc() -> None:  # as the pane's ticker does while the user's Esc is pending
+        while not stop.is_set():
+            for con in handed:
+                con.interrupt()
+            stop.wait(0.005)
+
+    con = duckdb.connect()
+    with lazy.Proofs(con, [(other, None)], ("logs-endpoint.events.file-*",), handed.append) as proofs:
+        assert len(handed) == 1 and handed[0] is not con
+        esc = threading.Thread(target=press_esc)
+        esc.start()
+        try:
+            with pytest.raises(duckdb.InterruptException):
+                proofs.holds(0)
+        finally:
+            stop.set()
+            esc.join()
+    assert not [t for t in threading.enumerate() if t.name == "huntbench-proofs"]

@@ -227,9 +227,9 @@ class Builder:
         the sample read integer fields as DOUBLE (a later 1.5 would otherwise be rounded
         to 2 silently; :meth:`_sample_held` proves them whole afterwards), fields seen only
         as null as DOUBLE (a later value would otherwise be dropped) and UUID-looking fields
-        as text. The primer is first drawn from a small sample (cheap); fields that only the
-        full sample shows as integers are added and the sample read again (rarely needed).
-        The primer line is filtered out by its marker key."""
+        as text. The primer is first drawn from a small sample (cheap); fields that only a
+        bigger ``sample`` shows as integers are added and the sample read again (rarely
+        needed). The primer line is filtered out by its marker key."""
         self._fast = True
         rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=False, sample=PRIMER_SAMPLE)}")
         sampled = dict(zip(rel.columns, rel.types))

@@ -86,7 +86,7 @@ class Catalog:
         if connected is not None:
             connected(con)
         try:
-            return cls._load_into(con, specs, parsed, None if parsed else need)
+            return cls._load_into(con, specs, parsed, None if parsed else need, connected)
         except BaseException:
             con.close()  # nothing half-loaded stays around
             raise
@@ -108,7 +108,8 @@ class Catalog:
         return True
 
     @classmethod
-    def _load_into(cls, con: duckdb.DuckDBPyConnection, specs: list, parsed: dict, need: Need | None) -> "Catalog":
+    def _load_into(cls, con: duckdb.DuckDBPyConnection, specs: list, parsed: dict, need: Need | None,
+                   connected: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> "Catalog":
         raw_maps = {index: _mapping_key(m) for index, m in parsed.items()}
         database = ident(_current_db(con))
         in_memory = Builder(con, f"{database}.{ident('_hb')}", parsed)
@@ -154,7 +155,7 @@ class Catalog:
         built.parts.extend(in_memory.out.parts)
         built.problems.extend(in_memory.out.problems)
         if narrow is not None and need is not None:
-            _load_narrow(con, narrow, wanted, need.patterns)
+            _load_narrow(con, narrow, wanted, need.patterns, connected)
             built.parts.extend(narrow.out.parts)
             built.problems.extend(narrow.out.problems)
         catalog = cls(con, built.parts, built.problems)
@@ -200,7 +201,7 @@ class Catalog:
 
 
 def _load_narrow(con: duckdb.DuckDBPyConnection, builder: Builder, files: list[tuple[Path, str | None, str]],
-                 patterns: tuple[str, ...]) -> None:
+                 patterns: tuple[str, ...], connected: Callable[[duckdb.DuckDBPyConnection], None] | None) -> None:
     """Load the files that can hold the query's indices. Those whose name or first document
     says so load at once; the others are proven meanwhile in a second thread
     (:class:`lazy.Proofs`) and load afterwards if they may hold one. The parts keep the
@@ -215,7 +216,7 @@ def _load_narrow(con: duckdb.DuckDBPyConnection, builder: Builder, files: list[t
         builder.add_file(f, forced, label)
         placed.append((n, builder.out.parts[before:]))
 
-    with lazy.Proofs(con, [(files[n][0], files[n][1]) for n in unsure], patterns) as proofs:
+    with lazy.Proofs(con, [(files[n][0], files[n][1]) for n in unsure], patterns, connected) as proofs:
         for n, q in enumerate(quick):
             if q:
                 add(n)

@@ -17,7 +17,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
 
@@ -164,10 +164,12 @@ class Proofs:
     leaving the block early (an error, Esc) interrupts them and waits for the thread."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str | None]],
-                 patterns: tuple[str, ...]):
+                 patterns: tuple[str, ...], connected: Callable[[duckdb.DuckDBPyConnection], None] | None = None):
         self._files = files
         self._patterns = patterns
         self._cursor = con.cursor() if files else None
+        if self._cursor is not None and connected is not None:
+            connected(self._cursor)  # so that Esc interrupts the proofs too
         self._results: dict[int, bool | BaseException] = {}
         self._done = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="huntbench-proofs", daemon=True)
@@ -205,11 +207,10 @@ class Proofs:
             with self._done:
                 self._results[n] = result
                 self._done.notify_all()
-            if isinstance(result, BaseException):
-                for rest in range(n + 1, len(self._files)):
-                    with self._done:
-                        self._results[rest] = result
-                        self._done.notify_all()
+            if isinstance(result, BaseException):  # the others are not proven: all raise it
+                with self._done:
+                    self._results.update({rest: result for rest in range(n + 1, len(self._files))})
+                    self._done.notify_all()
                 return
 
 
