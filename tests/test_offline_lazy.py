@@ -115,6 +115,41 @@ def test_a_file_that_holds_the_index_after_its_first_line_is_loaded(tmp_path, re
     assert got.values == expected.values == [[LINES // 100]]
 
 
+@pytest.mark.parametrize("spelling", ["endpoint.events.file", "endpoint.events.\\u0066ile", "\\u0065ndpoint.events.file"])
+def test_a_late_document_naming_the_index_is_found_however_it_is_spelled(tmp_path, spelling):
+    data = tmp_path / "data"
+    data.mkdir()
+    line = json.dumps(event(1, "endpoint.events.process")) + "\n"
+    late = json.dumps(event(2, "SPELLING")).replace("SPELLING", spelling) + "\n"
+    (data / "process.ndjson").write_text(line * LINES + late)
+    got = OfflineSource([DataSpec(data)], now=NOW).esql("from logs-endpoint.events.file-* | stats n = count()")
+    assert got.values == [[1]]
+
+
+def test_a_file_whose_bytes_cannot_name_the_index_is_not_scanned(tmp_path, monkeypatch):
+    data = tmp_path / "process.ndjson"
+    data.write_text((json.dumps(event(1, "endpoint.events.process")) + "\n") * LINES)
+    scans: list[str] = []
+
+    class Watched:  # the JSON scan is the only query may_hold would run
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql):
+            scans.append(sql)
+            return self.con.execute(sql)
+
+    import duckdb
+
+    con = Watched(duckdb.connect())
+    assert lazy.may_hold(con, data, None, ("logs-endpoint.events.file-*",)) is False
+    assert scans == []
+    assert lazy.may_hold(con, data, None, ("logs-endpoint.events.proc*",)) is True  # named by its first line
+    assert lazy.may_hold(con, data, None, ("logs-*-default",)) is True
+    assert lazy.may_hold(con, data, None, ("2026.11-true-*",)) is False  # pieces a number or word could spell: scanned
+    assert len(scans) == 1
+
+
 def test_a_pivot_the_narrow_load_covers_runs_on_it_others_load_what_they_need(tmp_path, reads):
     data = export(tmp_path / "data")
     source = OfflineSource([DataSpec(data)], now=NOW)
@@ -215,7 +250,9 @@ def test_esc_stops_the_scans_proving_other_files_too(tmp_path):
     import duckdb
 
     other = tmp_path / "mixed.ndjson"  # its first document names another index: must be scanned
-    other.write_text((json.dumps(event(1, "endpoint.events.process")) + "\n") * 300_000)
+    doc = event(1, "endpoint.events.process")
+    doc["process"]["executable"] = "/opt/endpoint.events.file"  # its bytes may name the index: a scan decides
+    other.write_text((json.dumps(doc) + "\n") * 300_000)
     handed: list = []
     stop = threading.Event()
 
