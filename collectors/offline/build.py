@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import fnmatch
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -667,11 +668,20 @@ def _primed_copy(source: Path, primer: dict, tmp: Path) -> Path:
     members (gzip readers read concatenated members as one stream), else a plain copy."""
     line = (json.dumps(primer, ensure_ascii=False) + "\n").encode("utf-8")
     gz = source.name.lower().endswith(".gz")
-    target = tmp / ("primed.ndjson.gz" if gz else "primed.ndjson")
-    with open(target, "wb") as out, open(source, "rb") as src:
+    # The same copy serves the next sample size when the primer has not changed (a big
+    # export costs seconds to copy); a different one replaces it.
+    key = hashlib.sha256(str(source).encode() + b"\0" + line).hexdigest()[:16]
+    target = tmp / (f"primed-{key}.ndjson" + (".gz" if gz else ""))
+    if target.exists():
+        return target
+    for old in tmp.glob("primed-*"):
+        old.unlink()
+    partial = tmp / "primed.partial"
+    with open(partial, "wb") as out, open(source, "rb") as src:
         out.write(gzip.compress(line, compresslevel=1) if gz else line)
         out.flush()
         _copy_rest(src, out)
+    os.replace(partial, target)  # only a whole copy is ever reused
     return target
 
 
