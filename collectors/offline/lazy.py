@@ -219,7 +219,6 @@ class Proofs:
 
 NUMBER_TEXT = set("0123456789+-.eE")
 SCALAR_WORDS = ("true", "false", "null", "infinity", "nan")
-_ESCAPE = re.compile(rb"\\u([0-9a-fA-F]{4})")
 
 
 def _bytes_may_name(path: Path, pattern: str) -> bool:
@@ -245,10 +244,9 @@ def _bytes_may_name(path: Path, pattern: str) -> bool:
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
             if data.find(piece.encode()) >= 0:
                 return True
-            if data.find(b"\\u") < 0:
-                return False
-            spelled = set(piece) | set(piece.lower()) | set(piece.upper())
-            return any(chr(int(m.group(1), 16)) in spelled for m in _ESCAPE.finditer(data))
+            hex_codes = sorted({f"{ord(c):02{case}}".encode() for c in piece for case in "xX"})
+            escapes = re.compile(rb"\\u00(?:" + b"|".join(hex_codes) + rb")")  # ASCII only: \u00XX
+            return escapes.search(data) is not None
     except (OSError, ValueError):  # unreadable, empty (mmap refuses it) ...: let the scan decide
         return True
 
