@@ -9,7 +9,8 @@ through the app (:meth:`HuntbenchApp.run_view_query`).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Callable
 
 from rich.text import Span, Text
 from textual import on, work
@@ -19,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from collectors.interface import CancelToken, QueryResult, SourceKind
+from collectors.sources import reading_plan
 from hunts.library import ESQL, OSQUERY, Hunt, HuntQuery
 from tui import fit
 from tui.case_actions import CaseActions
@@ -40,6 +42,9 @@ from tui.window import carry_window
 if TYPE_CHECKING:
     from tui.app import HuntbenchApp
 
+FIRST_FRAME_WAIT = 2.0
+"""Most seconds a query waits for the first frame (a terminal that never draws does not
+hold the queries back for longer)."""
 
 
 def pane_label(view: View, number: int) -> str:
@@ -77,6 +82,8 @@ class WorkbenchScreen(Screen):
         self.row_markers = RowMarkers()
         self.case_actions = CaseActions(self)
         self.deferred: list[ResultPane] = []
+        self.painted = threading.Event()
+        """Set once the first frame (header, panes, the reading bar) is on the terminal."""
 
     @property
     def bench(self) -> "HuntbenchApp":
@@ -97,6 +104,7 @@ class WorkbenchScreen(Screen):
         yield Footer()
 
     async def on_mount(self) -> None:
+        self.call_after_refresh(self.painted.set)
         self.draw_header()
         await self.load_hunt(self.bench.hunt)
         if self.bench.startup_notice:
@@ -152,7 +160,7 @@ class WorkbenchScreen(Screen):
         self.row_markers.forget_links()
         self.panes = []
         for number, view in enumerate(self.views_for(hunt), start=1):
-            pane = ResultPane(view, self.bench.run_view_query, label=pane_label(view, number), id=f"pane{number}")
+            pane = ResultPane(view, self.run_view_query, label=pane_label(view, number), id=f"pane{number}")
             pane.markers = self.row_markers.marker
             pane.annotate = self.bench.tags_for_result
             pane.display = number == 1
@@ -164,13 +172,22 @@ class WorkbenchScreen(Screen):
         await self.refresh_related()
         # ES|QL panes first: the local scan walks the disk in Python and would compete for
         # the GIL with loading the data, so it starts once the hunt's queries have answered.
+        reading = reading_plan(self.bench.source) or ""  # what the first runs read, shown at once
         for pane in self.panes:
             if pane.view.language == ESQL:
+                pane.view.reading = reading
                 pane.run_view()
         self.deferred = [p for p in self.panes if p.view.language != ESQL]
         if not any(p.view.loading for p in self.panes):
             self.start_deferred()
         self.pane.table.focus()
+
+    def run_view_query(self, view: View, token: CancelToken, progress: Callable[[str], None]) -> QueryResult:
+        """A pane's worker: the app runs the query once the first frame is drawn. The first
+        queries start at mount, and their imports (the engine, DuckDB) would otherwise take
+        the interpreter from Textual while it draws the screen that shows their progress."""
+        self.painted.wait(FIRST_FRAME_WAIT)
+        return self.bench.run_view_query(view, token, progress)
 
     def start_deferred(self) -> None:
         deferred, self.deferred = self.deferred, []
