@@ -20,12 +20,15 @@ class HeldSource(OfflineSource):
     lets it start: a load exactly as slow as the test needs, nothing else changed."""
 
     release: threading.Event
+    asked: list[str]
+    """The queries that reached the source, in order."""
 
     def warm(self) -> None:
         self.release.wait(30)
         super().warm()
 
     def catalog_for(self, query, cancel=None, progress=None):
+        self.asked.append(query)
         self.release.wait(30)
         return super().catalog_for(query, cancel, progress)
 
@@ -47,7 +50,7 @@ async def test_the_first_frame_says_what_is_read_with_a_moving_bar_until_the_ans
     monkeypatch.chdir(tmp_path)
     export = sample_data.data_files()[0]
     source = HeldSource([DataSpec(export)], now=sample_data.capture_time())
-    source.release = threading.Event()
+    source.release, source.asked = threading.Event(), []
     library = load_library(include_user_dir=False)
     root = tmp_path / "root"
     root.mkdir()
@@ -64,6 +67,10 @@ async def test_the_first_frame_says_what_is_read_with_a_moving_bar_until_the_ans
             first_bar = bar_of(first)
             await wait_for(pilot, lambda: bar_of(status_line(app)) != first_bar, timeout=10, what="the bar to move")
             assert app.workbench.pane.view.loading
+            # The pane in sight reads first; the other hunt query waits for it, not the reverse.
+            in_sight, other = (pane.view.query for pane in app.workbench.panes[:2])
+            await wait_for(pilot, lambda: source.asked, timeout=10, what="the first query to reach the source")
+            assert source.asked == [in_sight]
 
             await pilot.press("2")  # the hunt's other query reads the same export
             assert status_line(app).startswith(what)
@@ -74,6 +81,18 @@ async def test_the_first_frame_says_what_is_read_with_a_moving_bar_until_the_ans
             line = status_line(app)
             assert "reading" not in line and not re.search(r"[█░]", line), line
             assert re.match(r"\d+ rows? ·", line), line
+            assert source.asked == [in_sight, other]
             assert app.workbench.pane.table.row_count == len(app.workbench.pane.view.result.values) > 0
     finally:
         source.release.set()
+
+
+def test_a_loads_time_left_stays_in_sight_at_80_columns():
+    from collectors.offline.meter import LoadMeter
+    from tui.model import View
+
+    # A 1.5 GB export half a minute into its load, as the loader words it.
+    line = LoadMeter(1_484_100_000).status()
+    view = View(name="query:0", title="Q1", query="from logs-*", loading=True, progress=line, elapsed_running=30.0)
+    shown = view.status()[:78]  # the pane's status line: 80 columns less its padding
+    assert shown.startswith(line)  # bytes read of the total, the rate and the time left

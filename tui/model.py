@@ -226,12 +226,12 @@ class View:
     def status(self, timings: bool = True) -> str:
         """The one-line summary under the table (plain text; the caller escapes)."""
         if self.loading:
-            if self.reading and not self.progress:
+            if self.progress:  # the source's own line (a load's bar, rate and time left) says
+                return self.progress + "  (esc cancels)"  # it all: at 80 columns it needs the room
+            if self.reading:
                 return reading_line(self.reading, self.elapsed_running, timings) + "  (esc cancels)"
-            running = [f"running… {self.elapsed_running:.1f} s" if timings and self.elapsed_running >= 0.3 else "running…"]
-            if self.progress:
-                running.append(self.progress)
-            return " · ".join(running) + "  (esc cancels)"
+            running = f"running… {self.elapsed_running:.1f} s" if timings and self.elapsed_running >= 0.3 else "running…"
+            return running + "  (esc cancels)"
         if self.error:
             return "error"
         if self.result is None:

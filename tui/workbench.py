@@ -9,7 +9,6 @@ through the app (:meth:`HuntbenchApp.run_view_query`).
 from __future__ import annotations
 
 import json
-import threading
 from typing import TYPE_CHECKING, Callable
 
 from rich.text import Span, Text
@@ -27,6 +26,7 @@ from tui.case_actions import CaseActions
 from tui.case_gateway import CASE_WIDTHS, tags_by_row
 from tui.detail import FieldLines
 from tui.escape import as_text, visible
+from tui.first_queries import FirstQueries
 from tui.keys import bindings
 from tui.local_scan import DOTFILES, SCRIPT_LIMIT, dotfile_query, fleet_pivot, is_script, script_text
 from tui.markers import RowMarkers
@@ -41,11 +41,6 @@ from tui.window import carry_window
 
 if TYPE_CHECKING:
     from tui.app import HuntbenchApp
-
-FIRST_FRAME_WAIT = 2.0
-"""Most seconds a query waits for the first frame (a terminal that never draws does not
-hold the queries back for longer)."""
-
 
 def pane_label(view: View, number: int) -> str:
     """Short tab name: ``1 Q1 file-*``, ``3 Scan``, ``4 Case``."""
@@ -82,8 +77,7 @@ class WorkbenchScreen(Screen):
         self.row_markers = RowMarkers()
         self.case_actions = CaseActions(self)
         self.deferred: list[ResultPane] = []
-        self.painted = threading.Event()
-        """Set once the first frame (header, panes, the reading bar) is on the terminal."""
+        self.first_queries = FirstQueries()
 
     @property
     def bench(self) -> "HuntbenchApp":
@@ -104,7 +98,7 @@ class WorkbenchScreen(Screen):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.call_after_refresh(self.painted.set)
+        self.call_after_refresh(self.first_queries.painted.set)
         self.draw_header()
         await self.load_hunt(self.bench.hunt)
         if self.bench.startup_notice:
@@ -173,6 +167,8 @@ class WorkbenchScreen(Screen):
         # ES|QL panes first: the local scan walks the disk in Python and would compete for
         # the GIL with loading the data, so it starts once the hunt's queries have answered.
         reading = reading_plan(self.bench.source) or ""  # what the first runs read, shown at once
+        first = [pane.view for pane in self.panes if pane.view.language == ESQL]
+        self.first_queries.begin(first[0].uid if first else None, [v.uid for v in first[1:]])
         for pane in self.panes:
             if pane.view.language == ESQL:
                 pane.view.reading = reading
@@ -183,11 +179,8 @@ class WorkbenchScreen(Screen):
         self.pane.table.focus()
 
     def run_view_query(self, view: View, token: CancelToken, progress: Callable[[str], None]) -> QueryResult:
-        """A pane's worker: the app runs the query once the first frame is drawn. The first
-        queries start at mount, and their imports (the engine, DuckDB) would otherwise take
-        the interpreter from Textual while it draws the screen that shows their progress."""
-        self.painted.wait(FIRST_FRAME_WAIT)
-        return self.bench.run_view_query(view, token, progress)
+        """A pane's worker: the app runs the query when its turn comes (see tui/first_queries.py)."""
+        return self.first_queries.run(view.uid, token, lambda: self.bench.run_view_query(view, token, progress))
 
     def start_deferred(self) -> None:
         deferred, self.deferred = self.deferred, []
