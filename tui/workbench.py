@@ -42,6 +42,7 @@ from tui.window import carry_window
 if TYPE_CHECKING:
     from tui.app import HuntbenchApp
 
+
 def pane_label(view: View, number: int) -> str:
     """Short tab name: ``1 Q1 file-*``, ``3 Scan``, ``4 Case``."""
     if view.language == CASE_LANGUAGE:
@@ -164,11 +165,11 @@ class WorkbenchScreen(Screen):
         self.draw_header()
         self.draw_bars()
         await self.refresh_related()
-        # ES|QL panes first: the local scan walks the disk in Python and would compete for
-        # the GIL with loading the data, so it starts once the hunt's queries have answered.
         reading = reading_plan(self.bench.source) or ""  # what the first runs read, shown at once
         first = [pane.view for pane in self.panes if pane.view.language == ESQL]
         self.first_queries.begin(first[0].uid if first else None, [v.uid for v in first[1:]])
+        # ES|QL panes first: the local scan walks the disk in Python and would compete for
+        # the GIL with loading the data, so it starts once the hunt's queries have answered.
         for pane in self.panes:
             if pane.view.language == ESQL:
                 pane.view.reading = reading
