@@ -162,6 +162,44 @@ def open_scan(*, backend: str = "builtin", root: str | Path | None = None,
     return OsquerySource(backend=backend, root=root, socket=socket, timeout=timeout, now=now)
 
 
+def reading_plan(source: Source) -> str | None:
+    """What a first query on ``source`` reads, for the line a pane shows before the loader
+    reports any bytes: ``endpoint-events.ndjson (1.5 GB)``, the biggest file named when
+    there are several (``file.ndjson +2 (2.4 GB)``). None for a
+    source that reads no local files (a cluster). Cheap: names and sizes, nothing is opened
+    by DuckDB or parsed."""
+    if not isinstance(source, OfflineSource):
+        return None
+    from collectors.offline.inputs import expand
+
+    files: list[Path] = []
+    for spec in source.specs:
+        try:
+            files += expand(spec.path)
+        except (HuntbenchError, OSError):
+            continue  # the query itself reports the bad path
+    if not files:
+        return None
+    size = sum(_file_size(f) for f in files)
+    biggest = max(files, key=_file_size)
+    what = biggest.name if len(files) == 1 else f"{biggest.name} +{len(files) - 1}"
+    return f"{what} ({_size(size)})"
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
+
+
 _warmed: set[int] = set()
 
 
@@ -183,6 +221,16 @@ def warm_source(source: Source) -> None:
     # Not a daemon: DuckDB must not be torn down mid-load at exit (the C++ runtime aborts);
     # quitting during the load waits for it, as it would for a query's worker thread.
     threading.Thread(target=warm, name="huntbench-warm").start()
+
+
+def warm_before_screen(source: Source) -> None:
+    """:func:`warm_source`, when warming loads data: the sample or a small export then loads
+    while Textual is imported and started. A big export's warm would only import the engine
+    and DuckDB, competing with Textual for the interpreter and delaying the first frame (and
+    its progress bar); its first query imports them anyway and loads only what it needs."""
+    if isinstance(source, OfflineSource) and source._narrow_worth_it():  # what its warm() decides on
+        return
+    warm_source(source)
 
 
 class SourceRouter:
@@ -214,6 +262,6 @@ class SourceRouter:
 
 __all__ = [
     "CancelToken", "DataSpec", "EsqlSource", "OfflineSource", "Params", "Progress", "SourceOptions",
-    "SourceRouter", "open_cluster", "open_scan", "open_source", "parse_now", "sample_source",
-    "warm_source",
+    "SourceRouter", "open_cluster", "open_scan", "open_source", "parse_now", "reading_plan",
+    "sample_source", "warm_before_screen", "warm_source",
 ]

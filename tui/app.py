@@ -19,7 +19,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from collectors.interface import CancelToken, Language, QueryResult, Source, SourceKind
-from collectors.sources import SourceRouter, open_scan, sample_source, warm_source
+from collectors.sources import SourceRouter, open_scan, sample_source, warm_before_screen
 from hunts.library import ESQL, OSQUERY, Hunt, HuntLibrary
 from tui.case_gateway import CaseGateway, findings_result, tags_by_row
 from tui.escape import clip, visible
@@ -70,7 +70,7 @@ class HuntbenchApp(App):
         self.sources.use(source)
 
     def on_load(self) -> None:
-        warm_source(self.source)
+        warm_before_screen(self.source)
 
     def get_default_screen(self) -> Screen:
         return WorkbenchScreen()

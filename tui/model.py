@@ -15,6 +15,7 @@ from typing import Any
 
 from collectors.interface import Column, Language, QueryResult, SourceKind
 from tui.escape import clip, visible
+from tui.load_bar import reading_line
 
 # Columns whose small values mean "rare": the hunts' `stats cc = count()` and the pivots'
 # `events = count()`. Rare-first sorts by the first one present, ascending.
@@ -62,6 +63,9 @@ class View:
     loading: bool = False
     progress: str = ""
     """The source's last progress line while running (cluster async query status)."""
+    reading: str = ""
+    """What this run reads before its source reports progress (``endpoint-events.ndjson
+    (1.5 GB)``): the first run of a hunt's query on files not loaded yet."""
     elapsed_running: float = 0.0
     generation: int = 0
     """Bumped each time the view is (re-)run: a result for an older generation is stale."""
@@ -222,10 +226,12 @@ class View:
     def status(self, timings: bool = True) -> str:
         """The one-line summary under the table (plain text; the caller escapes)."""
         if self.loading:
-            running = [f"running… {self.elapsed_running:.1f} s" if timings and self.elapsed_running >= 0.3 else "running…"]
-            if self.progress:
-                running.append(self.progress)
-            return " · ".join(running) + "  (esc cancels)"
+            if self.progress:  # the source's own line (a load's bar, rate and time left) says
+                return self.progress + "  (esc cancels)"  # it all: at 80 columns it needs the room
+            if self.reading:
+                return reading_line(self.reading, self.elapsed_running, timings) + "  (esc cancels)"
+            running = f"running… {self.elapsed_running:.1f} s" if timings and self.elapsed_running >= 0.3 else "running…"
+            return running + "  (esc cancels)"
         if self.error:
             return "error"
         if self.result is None:

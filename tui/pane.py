@@ -241,6 +241,7 @@ class ResultPane(Vertical):
             return False
         self.tokens.pop(view.uid, None)
         view.loading = False
+        view.reading = ""  # read now: a re-run reports the source's own progress
         view.elapsed = message.elapsed
         if message.error is not None:
             view.error = describe_error(message.error)

@@ -9,7 +9,7 @@ through the app (:meth:`HuntbenchApp.run_view_query`).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from rich.text import Span, Text
 from textual import on, work
@@ -19,12 +19,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from collectors.interface import CancelToken, QueryResult, SourceKind
+from collectors.sources import reading_plan
 from hunts.library import ESQL, OSQUERY, Hunt, HuntQuery
 from tui import fit
 from tui.case_actions import CaseActions
 from tui.case_gateway import CASE_WIDTHS, tags_by_row
 from tui.detail import FieldLines
 from tui.escape import as_text, visible
+from tui.first_queries import FirstQueries
 from tui.keys import bindings
 from tui.local_scan import DOTFILES, SCRIPT_LIMIT, dotfile_query, fleet_pivot, is_script, script_text
 from tui.markers import RowMarkers
@@ -39,7 +41,6 @@ from tui.window import carry_window
 
 if TYPE_CHECKING:
     from tui.app import HuntbenchApp
-
 
 
 def pane_label(view: View, number: int) -> str:
@@ -77,6 +78,7 @@ class WorkbenchScreen(Screen):
         self.row_markers = RowMarkers()
         self.case_actions = CaseActions(self)
         self.deferred: list[ResultPane] = []
+        self.first_queries = FirstQueries()
 
     @property
     def bench(self) -> "HuntbenchApp":
@@ -97,6 +99,7 @@ class WorkbenchScreen(Screen):
         yield Footer()
 
     async def on_mount(self) -> None:
+        self.call_after_refresh(self.first_queries.painted.set)
         self.draw_header()
         await self.load_hunt(self.bench.hunt)
         if self.bench.startup_notice:
@@ -152,7 +155,7 @@ class WorkbenchScreen(Screen):
         self.row_markers.forget_links()
         self.panes = []
         for number, view in enumerate(self.views_for(hunt), start=1):
-            pane = ResultPane(view, self.bench.run_view_query, label=pane_label(view, number), id=f"pane{number}")
+            pane = ResultPane(view, self.run_view_query, label=pane_label(view, number), id=f"pane{number}")
             pane.markers = self.row_markers.marker
             pane.annotate = self.bench.tags_for_result
             pane.display = number == 1
@@ -162,15 +165,23 @@ class WorkbenchScreen(Screen):
         self.draw_header()
         self.draw_bars()
         await self.refresh_related()
+        reading = reading_plan(self.bench.source) or ""  # what the first runs read, shown at once
+        first = [pane.view for pane in self.panes if pane.view.language == ESQL]
+        self.first_queries.begin(first[0].uid if first else None, [v.uid for v in first[1:]])
         # ES|QL panes first: the local scan walks the disk in Python and would compete for
         # the GIL with loading the data, so it starts once the hunt's queries have answered.
         for pane in self.panes:
             if pane.view.language == ESQL:
+                pane.view.reading = reading
                 pane.run_view()
         self.deferred = [p for p in self.panes if p.view.language != ESQL]
         if not any(p.view.loading for p in self.panes):
             self.start_deferred()
         self.pane.table.focus()
+
+    def run_view_query(self, view: View, token: CancelToken, progress: Callable[[str], None]) -> QueryResult:
+        """A pane's worker: the app runs the query when its turn comes (see tui/first_queries.py)."""
+        return self.first_queries.run(view.uid, token, lambda: self.bench.run_view_query(view, token, progress))
 
     def start_deferred(self) -> None:
         deferred, self.deferred = self.deferred, []
