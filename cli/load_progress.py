@@ -37,6 +37,7 @@ def load_progress(source: Any) -> Iterator[None]:
 
     bar: Progress | None = None
     task: Any = None
+    shown_pass = [1]
 
     def update(meter: Any) -> None:
         nonlocal bar, task
@@ -44,10 +45,14 @@ def load_progress(source: Any) -> Iterator[None]:
         if bar is None:
             if elapsed < SHOW_AFTER:
                 return
-            bar = Progress(TextColumn("loading data"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                            TimeRemainingColumn(), console=Console(stderr=True), transient=True)
             bar.start()
-            task = bar.add_task("load", total=total)
+            task = bar.add_task("loading data", total=total)
+        passes = getattr(meter, "pass_number", 1)
+        if passes != shown_pass[0]:  # the export is read again: a fresh bar, rate and time left
+            shown_pass[0] = passes
+            bar.reset(task, total=total, description=f"loading data (pass {passes})")
         bar.update(task, completed=read or 0)
 
     source.on_load = update

@@ -274,3 +274,20 @@ def test_esc_stops_the_scans_proving_other_files_too(tmp_path):
             stop.set()
             esc.join()
     assert not [t for t in threading.enumerate() if t.name == "huntbench-proofs"]
+
+
+def test_a_second_read_of_the_export_starts_the_bar_again(tmp_path):
+    """A load may read the export more than once; the bar must not stand at 99 % meanwhile."""
+    from collectors.offline.meter import LoadMeter
+
+    export_file = tmp_path / "e.ndjson"
+    export_file.write_bytes(b"x" * 4_000_000)
+    meter = LoadMeter(export_file.stat().st_size)
+    with open(export_file, "rb") as fh:
+        fh.read(3_000_000)  # most of the first pass
+    first = meter.status()
+    export_file.read_bytes()  # the whole file again: a quarter into the second pass
+    second = meter.status()
+    assert "pass" not in first and re.match(r"loading █{15}░{5} 3\.\d of 4\.0 MB", first)
+    assert meter.pass_number == 2 and second.endswith("· pass 2")
+    assert re.match(r"loading █{15}░{5} 3\.\d of 4\.0 MB", second)

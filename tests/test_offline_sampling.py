@@ -175,3 +175,24 @@ def test_surprise_between_the_small_and_the_default_sample_loads_exactly(tmp_pat
     query = "SELECT * FROM {} ORDER BY n, msg"
     assert fast.con.execute(query.format(fast.table("m"))).fetchall() == exact.con.execute(
         query.format(exact.table("m"))).fetchall()
+
+
+def test_integer_field_first_seen_between_the_samples_keeps_a_late_fraction(tmp_path, monkeypatch):
+    """The bigger sample adds a field to the primer (the copy's first line is rewritten in
+    place, not copied again); a fraction after both samples must still come back exact."""
+    def base(i: int) -> dict:
+        doc: dict = {"n": i, "msg": "x"}
+        if i >= BETWEEN:
+            doc["code"] = 2.5 if i == LINES - 1 else i % 7
+        return doc
+
+    f = tmp_path / "p.ndjson"
+    f.write_text("".join(json.dumps(base(i)) + "\n" for i in range(LINES)))
+    fast = Catalog.load([DataSpec(f)], {})
+    assert fast.fields("p")["code"] == FieldInfo("code", "double", False)
+    assert fast.con.execute(f"SELECT code FROM {fast.table('p')} WHERE n = {LINES - 1}").fetchone()[0] == 2.5
+    monkeypatch.setattr(build, "SAMPLED_MIN_BYTES", 1 << 40)
+    exact = Catalog.load([DataSpec(f)], {})
+    query = "SELECT * FROM {} ORDER BY n"
+    assert fast.con.execute(query.format(fast.table("p"))).fetchall() == exact.con.execute(
+        query.format(exact.table("p"))).fetchall()

@@ -684,24 +684,48 @@ def _primer(types: dict) -> tuple[dict, set[str]]:
 
 def _primed_copy(source: Path, primer: dict, tmp: Path) -> Path:
     """``source`` with the primer line in front: a gzip member before a ``.gz`` file's own
-    members (gzip readers read concatenated members as one stream), else a plain copy."""
-    line = (json.dumps(primer, ensure_ascii=False) + "\n").encode("utf-8")
+    members (gzip readers read concatenated members as one stream), else a plain copy.
+
+    Copying a big export takes seconds, so a plain copy is made once per source: its primer
+    line is padded with spaces (room for it to grow), and a later primer (a bigger sample
+    showed more integer fields) is written over it in place. The file then takes a new
+    name, so that nothing read under the old one is taken for the new content."""
+    line = json.dumps(primer, ensure_ascii=False).encode("utf-8")
     gz = source.name.lower().endswith(".gz")
-    # The same copy serves the next sample size when the primer has not changed (a big
-    # export costs seconds to copy); a different one replaces it.
-    key = hashlib.sha256(str(source).encode() + b"\0" + line).hexdigest()[:16]
-    target = tmp / (f"primed-{key}.ndjson" + (".gz" if gz else ""))
+    of_source = "primed-" + hashlib.sha256(str(source).encode()).hexdigest()[:12]
+    target = tmp / f"{of_source}-{hashlib.sha256(line).hexdigest()[:12]}.ndjson{'.gz' if gz else ''}"
     if target.exists():
         return target
-    for old in tmp.glob("primed-*"):
+    for old in tmp.glob(f"{of_source}-*"):
+        if not gz and _rewrite_first_line(old, line):
+            os.replace(old, target)
+            return target
         old.unlink()
     partial = tmp / "primed.partial"
     with open(partial, "wb") as out, open(source, "rb") as src:
-        out.write(gzip.compress(line, compresslevel=1) if gz else line)
+        if gz:
+            out.write(gzip.compress(line + b"\n", compresslevel=1))
+        else:
+            out.write(line + b" " * max(len(line), PRIMER_ROOM) + b"\n")
         out.flush()
         _copy_rest(src, out)
     os.replace(partial, target)  # only a whole copy is ever reused
     return target
+
+
+PRIMER_ROOM = 4096
+"""Spaces after the primer line of a plain copy, at least: room for a later primer."""
+
+
+def _rewrite_first_line(path: Path, line: bytes) -> bool:
+    """Write ``line`` over the first line of ``path`` if it fits (padded with spaces)."""
+    with open(path, "r+b") as fh:
+        room = len(fh.readline(1 << 20).rstrip(b"\n"))
+        if len(line) > room:
+            return False
+        fh.seek(0)
+        fh.write(line + b" " * (room - len(line)))
+    return True
 
 
 def _copy_rest(src, out) -> None:

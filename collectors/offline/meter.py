@@ -34,28 +34,41 @@ class LoadMeter:
         self._base = _rchar()
         self._start = time.monotonic()
         self.done = False
+        self.pass_number = 1
+        self._all_read = 0
 
     def snapshot(self) -> tuple[int | None, int, float]:
-        """(bytes read or None when unknown, total bytes, seconds elapsed)."""
+        """(bytes read in this pass or None when unknown, total bytes, seconds elapsed).
+
+        A load may read the export more than once (a type sample that fell short, the copy
+        that steers type detection, the data pass): each time the bytes read pass the
+        export's size a new pass starts, counted in :attr:`pass_number`, and the bar
+        starts again rather than standing at 99 % until the rows come."""
         elapsed = time.monotonic() - self._start
         now = _rchar()
         if self._base is None or now is None:
             return None, self.total, elapsed
-        read = self.total if self.done else min(now - self._base, int(self.total * 0.99))
-        return max(read, 0), self.total, elapsed
+        if self.done:
+            return self.total, self.total, elapsed
+        read = max(now - self._base, 0)
+        number = read // self.total + 1
+        self.pass_number = number
+        self._all_read = read
+        return min(read - (number - 1) * self.total, int(self.total * 0.99)), self.total, elapsed
 
     def status(self) -> str:
-        """One line for a pane: a bar, MB read of total, rate, time left."""
+        """One line for a pane: a bar, MB read of total, rate, time left (of this pass)."""
         read, total, elapsed = self.snapshot()
         if read is None:
             return f"loading data {elapsed:.1f} s"
         width = 20
         filled = int(width * read / total)
-        rate = read / elapsed if elapsed > 0 else 0.0
+        rate = (self._all_read if not self.done else read) / elapsed if elapsed > 0 else 0.0  # over every pass
         left = f"{(total - read) / rate:.0f} s left" if rate > 0 else "time left unknown"
         bar = "█" * filled + "░" * (width - filled)
+        again = f" · pass {self.pass_number}" if self.pass_number > 1 and not self.done else ""
         return (f"loading {bar} {read / 1e6:.1f} of {total / 1e6:.1f} MB · "
-                f"{rate / 1e6:.0f} MB/s · {left}")
+                f"{rate / 1e6:.0f} MB/s · {left}{again}")
 
 
 class Ticker:
