@@ -228,7 +228,7 @@ def warm_before_screen(source: Source) -> None:
     while Textual is imported and started. A big export's warm would only import the engine
     and DuckDB, competing with Textual for the interpreter and delaying the first frame (and
     its progress bar); its first query imports them anyway and loads only what it needs."""
-    if isinstance(source, OfflineSource) and source._narrow_worth_it():  # what its warm() decides on
+    if isinstance(source, OfflineSource) and source.loads_narrow_first():  # what its warm() decides on
         return
     warm_source(source)
 

@@ -89,8 +89,10 @@ class Ticker:
         self._thread.join()
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        while True:  # a first tick at once: the pane shows the load as soon as it starts
             try:
                 self._tick()
             except Exception:  # progress is a courtesy: never break the load over it
                 pass
+            if self._stop.wait(self._interval):
+                return

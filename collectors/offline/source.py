@@ -89,7 +89,7 @@ class OfflineSource:
     def warm(self) -> None:
         """Import the engine and load small data now (called in a thread before the first
         query); a big export waits for the first query, which loads only what it needs."""
-        if not self._narrow_worth_it():
+        if not self.loads_narrow_first():
             _ = self.catalog
         import collectors.esql.engine  # noqa: F401
 
@@ -103,7 +103,7 @@ class OfflineSource:
         with self._lock:
             if self._catalog is not None:
                 return self._catalog
-            need = lazy.needs(query) if self._narrow_worth_it() else None
+            need = lazy.needs(query) if self.loads_narrow_first() else None
             if need is not None and Catalog.cached(self.specs):
                 need = None  # the complete cache is ready: open it
             if need is not None:
@@ -123,7 +123,9 @@ class OfflineSource:
                 prewarm.spawn(self.specs)
             return catalog
 
-    def _narrow_worth_it(self) -> bool:
+    def loads_narrow_first(self) -> bool:
+        """Does a query on this export, not yet cached, load only what it needs first (a big
+        export without mappings)? The workbench then skips warming it before the screen."""
         return not self.mappings and _export_bytes(self.specs) >= LAZY_MIN_BYTES
 
     def _load(self, need: Need | None, cancel: CancelToken | None, progress: Progress | None) -> Catalog:
