@@ -352,6 +352,35 @@ def test_long_pipeline_cut_into_stages_answers_as_one_statement(catalog, monkeyp
     assert [w for w in cut.warnings if "long overflow" in w]  # the overflow checks ran on the cut stages
 
 
+@pytest.mark.parametrize("depth", [40, 299])
+def test_deeply_nested_functions_compile_once_per_level(depth):
+    """Every level is compiled once: a function compiled its arguments twice (to look at their
+    types), so 40 nested calls took 2^40 steps, and 299 (the parser's bound) overflowed
+    Python's stack with a traceback."""
+    query = "ROW a = -3 | EVAL b = " + "ABS(" * depth + "a" + ")" * depth + ", s = " + "TO_UPPER(" * depth + '"x"' + ")" * depth
+    result = run_esql(query, None, now=NOW)
+    assert result.values == [[-3, 3, "X"]]
+
+
+def test_nested_negations_keep_their_sql_linear():
+    """``-x`` named its operand twice in SQL, so 40 nested negations were 4^40 characters."""
+    query = "ROW a = 5 | EVAL b = " + "-(" * 40 + "a" + ")" * 40 + ", c = " + "-(" * 41 + "a" + ")" * 41
+    result = run_esql(query, None, now=NOW)
+    assert result.values == [[5, 5, -5]]
+
+
+def test_expression_whose_sql_would_explode_is_a_query_error():
+    """Functions that repeat their argument (CIDR_MATCH, TO_IP) multiply the SQL when nested:
+    past a bound it is refused with a one-line error instead of exhausting memory."""
+    inner = '"10.1.2.3"'
+    for _ in range(8):
+        inner = f'CASE(CIDR_MATCH(TO_IP({inner}), "10.0.0.0/8"), "10.1.2.3", "x")'
+    with pytest.raises(QueryError) as err:
+        run_esql(f"ROW a = 1 | EVAL b = {inner}", None, now=NOW)
+    assert err.value.line == 1
+    assert "is too complex to run offline (its SQL would exceed 1,000,000 characters)" in str(err.value)
+
+
 def test_ip_comparisons_compare_addresses_not_text():
     result = run_esql('ROW a = TO_IP("9.0.0.1"), b = TO_IP("10.0.0.1"), c = TO_IP("::1") '
                       '| EVAL lt = a < b, eq = c == TO_IP("0:0:0:0:0:0:0:1"), cast = a < "10.0.0.1", v6 = c > a '

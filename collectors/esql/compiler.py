@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,6 +97,10 @@ class Compiled:
 
 MAX_QUERY_DEPTH = 500
 """Piped processing commands Elasticsearch accepts in one query."""
+
+COMPILE_RECURSION_LIMIT = 20_000
+"""Python frames compiling the deepest expression the parser accepts may need (about 6 per
+level of nesting)."""
 
 FLATTEN_ABOVE = 32
 MATERIALIZE_EVERY = 8
@@ -238,6 +243,17 @@ class Compiler:
     # ------------------------------------------------------------ the pipeline
 
     def compile(self) -> Compiled:
+        """The query as DuckDB SQL. The parser bounds an expression's depth (300, as
+        Elasticsearch), but compiling one level takes several Python frames: the stack is
+        made deep enough for that, and running out anyway is a query error, never a crash."""
+        if sys.getrecursionlimit() < COMPILE_RECURSION_LIMIT:
+            sys.setrecursionlimit(COMPILE_RECURSION_LIMIT)
+        try:
+            return self.compile_pipeline()
+        except RecursionError:
+            raise QueryError("ESQL statement is too large, causing stack overflow when compiling it", 1, 1) from None
+
+    def compile_pipeline(self) -> Compiled:
         commands = self.query.commands
         if not commands or not isinstance(commands[0], (ast.From, ast.Row)):
             pos = commands[0].pos if commands else (1, 1)
