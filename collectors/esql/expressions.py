@@ -76,6 +76,9 @@ class Scope:
     agg: bool = False
     by_keys: dict[str, Typed] = field(default_factory=dict)
     filter: str = ""  # an aggregate's ``WHERE`` inside STATS, as SQL
+    inline: dict[str, str] = field(default_factory=dict)
+    """Columns not in ``relation`` but computed over it (identifier -> SQL): an EVAL that
+    extends the previous one's SELECT reads them as their expressions."""
     compiled: dict[int, tuple[ast.Expr, Typed]] = field(default_factory=dict, repr=False, compare=False)
     """Expressions already compiled in this scope (keyed by node; the node is kept so its id
     is not reused): a function looks at its arguments' types after compiling them, and
@@ -212,7 +215,8 @@ class ExprCompiler:
             raise QueryError(f"Unknown column [{node.name}]", *node.pos)
         if col.type == "unsupported":
             return Typed("NULL", "unsupported")
-        return Typed(col.ident, col.type, multi=col.multi)
+        inline = scope.inline.get(col.ident)
+        return Typed(col.ident if inline is None else f"({inline})", col.type, multi=col.multi)
 
     # ------------------------------------------------------------ operators
 
