@@ -11,7 +11,8 @@ Generates the events once with the bundled generator (``python -m sample_data.ge
 from other processes hits every candidate alike, each run times as a fresh process:
 
 - ``cold``: ``huntbench esql --data SPLIT_FOLDER`` with the seed hunt's first query
-  (FROM ``logs-endpoint.events.file-*``) and an empty cache folder;
+  (FROM ``logs-endpoint.events.file-*``) and an empty export cache folder (the ES|QL
+  grammar's tables, built once per user by the first command ever run, are kept);
 - ``warm``: the same again once the cache is complete;
 - ``duckdb``: the same query hand-written in DuckDB SQL straight over ``file.ndjson``
   (``python -c`` importing duckdb: the same process start-up costs as huntbench);
@@ -116,6 +117,11 @@ def main() -> None:
     size = sum(f.stat().st_size for f in split.glob("*.ndjson"))
     print(f"{args.events} events in 2 indices ({size / 1e6:.0f} MB NDJSON); seed query 0 (FROM file index)")
 
+    # A fresh *export*, not a fresh install: the ES|QL grammar's tables, built by the first
+    # huntbench command ever run as this user, are in the user's cache (outside the export
+    # cache emptied below), as on any responder's machine after its first use.
+    subprocess.run([sys.executable, "-c", "from collectors.esql.parser import parse; parse('ROW a = 1')"],
+                   check=True, cwd=REPO)
     times: dict[str, list[float]] = {"cold": [], "warm": [], "duckdb": []}
     answers: dict[str, list] = {}
     peaks: list[int] = []

@@ -21,7 +21,7 @@ from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlite_utils
 
-from casefile import schema
+from casefile import ownership, schema
 from casefile.errors import CaseError, sqlite_errors
 from casefile.identity import _finding_id, check_source_kind, identifying_fields
 from casefile.paths import check_file, create_file, resolve_case_path, side_files_present
@@ -677,6 +677,7 @@ def open_case(
     Refuses -- never altering them -- a file that is not SQLite, a SQLite database that is
     not a huntbench case, and a case written by a newer huntbench. ``readonly`` is for
     commands that only read (list, show, info, export): see :func:`_connect_readonly`.
+    Anything else writes, so it only opens a case that is yours (casefile/ownership.py).
     """
     target = resolve_case_path(path)
     timeout = busy_timeout_default() if busy_timeout is None else busy_timeout
@@ -685,17 +686,22 @@ def open_case(
         if is_new:
             raise CaseError(f"case file {target} is empty: nothing has been tagged into it yet")
         conn = _connect_readonly(target, timeout)
+        held: ownership.Claim | None = None
     else:
         if is_new:
             create_file(target)
+        held = ownership.claim(target)
         with sqlite_errors(target, timeout):
-            conn = sqlite3.connect(target, timeout=timeout, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(held.real, timeout=timeout, isolation_level=None, check_same_thread=False)
     try:
         with sqlite_errors(target, timeout):
-            if readonly:
+            if held is None:
                 _check_identity(conn, target, readonly=True)
             else:
+                _identity(conn)  # the first read: SQLite now has the file (and a WAL's side files) open
+                ownership.confirm(held)
                 _prepare(conn, target, is_new, name)
+                ownership.confirm(held)  # side files a new case's first write created
     except BaseException:
         conn.close()
         raise

@@ -115,6 +115,41 @@ def test_a_file_that_holds_the_index_after_its_first_line_is_loaded(tmp_path, re
     assert got.values == expected.values == [[LINES // 100]]
 
 
+@pytest.mark.parametrize("spelling", ["endpoint.events.file", "endpoint.events.\\u0066ile", "\\u0065ndpoint.events.file"])
+def test_a_late_document_naming_the_index_is_found_however_it_is_spelled(tmp_path, spelling):
+    data = tmp_path / "data"
+    data.mkdir()
+    line = json.dumps(event(1, "endpoint.events.process")) + "\n"
+    late = json.dumps(event(2, "SPELLING")).replace("SPELLING", spelling) + "\n"
+    (data / "process.ndjson").write_text(line * LINES + late)
+    got = OfflineSource([DataSpec(data)], now=NOW).esql("from logs-endpoint.events.file-* | stats n = count()")
+    assert got.values == [[1]]
+
+
+def test_a_file_whose_bytes_cannot_name_the_index_is_not_scanned(tmp_path, monkeypatch):
+    data = tmp_path / "process.ndjson"
+    data.write_text((json.dumps(event(1, "endpoint.events.process")) + "\n") * LINES)
+    scans: list[str] = []
+
+    class Watched:  # the JSON scan is the only query may_hold would run
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql):
+            scans.append(sql)
+            return self.con.execute(sql)
+
+    import duckdb
+
+    con = Watched(duckdb.connect())
+    assert lazy.may_hold(con, data, None, ("logs-endpoint.events.file-*",)) is False
+    assert scans == []
+    assert lazy.may_hold(con, data, None, ("logs-endpoint.events.proc*",)) is True  # named by its first line
+    assert lazy.may_hold(con, data, None, ("logs-*-default",)) is True
+    assert lazy.may_hold(con, data, None, ("2026.11-true-*",)) is False  # pieces a number or word could spell: scanned
+    assert len(scans) == 1
+
+
 def test_a_pivot_the_narrow_load_covers_runs_on_it_others_load_what_they_need(tmp_path, reads):
     data = export(tmp_path / "data")
     source = OfflineSource([DataSpec(data)], now=NOW)
@@ -206,3 +241,36 @@ def test_the_pane_sees_load_progress_and_esc_cancels_the_load(tmp_path):
 
     with pytest.raises(Cancelled):
         OfflineSource([DataSpec(data)], now=NOW).esql("from logs-* | stats n = count()", cancel=token, progress=esc)
+
+
+def test_esc_stops_the_scans_proving_other_files_too(tmp_path):
+    """The proofs run beside the load on a cursor of their own: Esc must reach it as well."""
+    import threading
+
+    import duckdb
+
+    other = tmp_path / "mixed.ndjson"  # its first document names another index: must be scanned
+    doc = event(1, "endpoint.events.process")
+    doc["process"]["executable"] = "/opt/endpoint.events.file"  # its bytes may name the index: a scan decides
+    other.write_text((json.dumps(doc) + "\n") * 300_000)
+    handed: list = []
+    stop = threading.Event()
+
+    def press_esc() -> None:  # as the pane's ticker does while the user's Esc is pending
+        while not stop.is_set():
+            for con in handed:
+                con.interrupt()
+            stop.wait(0.005)
+
+    con = duckdb.connect()
+    with lazy.Proofs(con, [(other, None)], ("logs-endpoint.events.file-*",), handed.append) as proofs:
+        assert len(handed) == 1 and handed[0] is not con
+        esc = threading.Thread(target=press_esc)
+        esc.start()
+        try:
+            with pytest.raises(duckdb.InterruptException):
+                proofs.holds(0)
+        finally:
+            stop.set()
+            esc.join()
+    assert not [t for t in threading.enumerate() if t.name == "huntbench-proofs"]

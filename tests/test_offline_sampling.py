@@ -142,3 +142,36 @@ def test_hit_dump_with_late_metadata_and_late_field(tmp_path):
     assert set(cat.fields("idx")) == {"n", "extra"}
     assert last_value(cat, "idx", "extra") is True
     assert cat.con.execute(f"SELECT count(*) FROM {cat.table('idx')}").fetchone()[0] == LINES + 1
+
+
+# The first data pass types a big file from a small sample (the primer's 2,048 lines); a key or
+# value that only a later line shows, even one the default 20,480-line sample would have seen,
+# must still load exactly as whole-file detection loads it.
+BETWEEN = build.PRIMER_SAMPLE + 500
+
+
+def export_with(path: Path, at: int, odd: dict, base=lambda i: {"n": i, "msg": "x"}) -> Path:
+    with open(path, "w") as fh:
+        for i in range(LINES):
+            fh.write(json.dumps({**base(i), **odd} if i == at else base(i)) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("odd", [
+    {"late": {"field": "here"}},
+    {"n": 0.5},
+    {"dll": [{"name": "b.so", "hash": {"sha1": "x"}}]},
+    {"msg": ["a", "b"]},
+    {"exit_code": 3},
+], ids=["new-key", "fraction", "key-in-array", "text-becomes-array", "late-value"])
+def test_surprise_between_the_small_and_the_default_sample_loads_exactly(tmp_path, monkeypatch, odd):
+    base = lambda i: {"n": i, "msg": "x", "exit_code": None, "dll": [{"name": "a.so"}]}  # noqa: E731
+    f = export_with(tmp_path / "m.ndjson", BETWEEN, odd, base)
+    fast = Catalog.load([DataSpec(f)], {})
+    monkeypatch.setattr(build, "SAMPLED_MIN_BYTES", 1 << 40)
+    exact = Catalog.load([DataSpec(f)], {})
+    assert fast.fields("m") == exact.fields("m")
+    assert set(odd) <= {name.split(".")[0] for name in fast.fields("m")}
+    query = "SELECT * FROM {} ORDER BY n, msg"
+    assert fast.con.execute(query.format(fast.table("m"))).fetchall() == exact.con.execute(
+        query.format(exact.table("m"))).fetchall()

@@ -14,7 +14,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 
@@ -42,7 +42,7 @@ def run_esql(
     tree = query if isinstance(query, ast.Query) else _parse(query)
     now_utc = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
     now_utc = now_utc.replace(microsecond=now_utc.microsecond // 1000 * 1000)
-    compiled = Compiler(tree, catalog, params, now_utc, default_limit, max_limit).compile()
+    compiled = _compile(lambda: Compiler(tree, catalog, params, now_utc, default_limit, max_limit).compile(), catalog)
     con = catalog.con.cursor() if catalog is not None else duckdb.connect()
     try:
         with _Interrupter(con, cancel):
@@ -74,7 +74,24 @@ def _parse(text: str) -> ast.Query:
 def compile_esql(query: str, catalog: Any, params: Any = None, *, now: datetime) -> Compiled:
     """The DuckDB SQL a query becomes (for ``--explain`` style debugging and tests); a long
     pipeline reads the ``temp_tables`` it lists, which must be created first."""
-    return Compiler(_parse(query), catalog, params, now.replace(tzinfo=None)).compile()
+    return _compile(lambda: Compiler(_parse(query), catalog, params, now.replace(tzinfo=None)).compile(), catalog)
+
+
+_UNKNOWN = re.compile(r"Unknown column \[(.+)\]")
+
+
+def _compile(compile: Callable[[], Compiled], catalog: Any) -> Compiled:
+    """Compile; an unknown column that a wide file's load folded away is explained (the
+    catalog knows which fields it folded) instead of reported as unknown."""
+    try:
+        return compile()
+    except QueryError as exc:
+        m = _UNKNOWN.fullmatch(exc.reason)
+        why = getattr(catalog, "why_missing", None)
+        explained = why(m.group(1)) if m and why is not None else None
+        if explained is None:
+            raise
+        raise QueryError(explained, exc.line, exc.column) from None
 
 
 class _EngineGap(Exception):

@@ -23,12 +23,12 @@ import weakref
 from pathlib import Path
 
 import duckdb
-import platformdirs
 
 from collectors.offline.build import Built, Part
 from collectors.offline.sql import ident, lit
+from collectors.private import user_cache_root
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Bump whenever the tables the loader writes change shape or meaning."""
 
 CACHE_MIN_BYTES = int(os.environ.get("HUNTBENCH_CACHE_MIN_BYTES", str(4 << 20)))
@@ -49,7 +49,7 @@ def wanted(files: list[Path], size: int) -> bool:
 
 def cache_dir() -> Path:
     env = os.environ.get("HUNTBENCH_CACHE_DIR")
-    return Path(env) if env else Path(platformdirs.user_cache_dir("huntbench")) / "offline"
+    return Path(env) if env else user_cache_root() / "offline"
 
 
 def cache_key(files: list[Path], forced: str | None, mappings: dict) -> str:

@@ -38,6 +38,7 @@ class Catalog:
         self.need: Need | None = None  # set on a narrow load: what it can answer exactly
         self._writers: list = []
         self._fields: dict[str, dict[str, FieldInfo]] = {}
+        self._foldings = [p.folding for p in parts if p.folding is not None]
         self._assemble(parts)
 
     # -- the contract ---------------------------------------------------------------------
@@ -51,6 +52,11 @@ class Catalog:
 
     def fields(self, index: str) -> dict[str, FieldInfo]:
         return dict(self._fields[index])
+
+    def why_missing(self, name: str) -> str | None:
+        """Why no index has field ``name``, when a file's rare fields were folded and it is
+        one of them (see :mod:`collectors.offline.wide`); None otherwise."""
+        return next((why for f in self._foldings if (why := f.explain(name))), None)
 
     def table(self, index: str) -> str:
         if index not in self._fields:
@@ -86,7 +92,7 @@ class Catalog:
         if connected is not None:
             connected(con)
         try:
-            return cls._load_into(con, specs, parsed, None if parsed else need)
+            return cls._load_into(con, specs, parsed, None if parsed else need, connected)
         except BaseException:
             con.close()  # nothing half-loaded stays around
             raise
@@ -108,7 +114,8 @@ class Catalog:
         return True
 
     @classmethod
-    def _load_into(cls, con: duckdb.DuckDBPyConnection, specs: list, parsed: dict, need: Need | None) -> "Catalog":
+    def _load_into(cls, con: duckdb.DuckDBPyConnection, specs: list, parsed: dict, need: Need | None,
+                   connected: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> "Catalog":
         raw_maps = {index: _mapping_key(m) for index, m in parsed.items()}
         database = ident(_current_db(con))
         in_memory = Builder(con, f"{database}.{ident('_hb')}", parsed)
@@ -120,6 +127,7 @@ class Catalog:
         built = Built()
         writers: list[tuple[str, Builder]] = []
         narrowed = False
+        wanted: list[tuple[Path, str | None, str]] = []  # files for the narrow load
         for n, spec in enumerate(specs):
             path = Path(spec.path)
             skipped: list[str] = []
@@ -135,9 +143,7 @@ class Catalog:
                 continue
             if narrow is not None:
                 narrowed = True
-                for f in files:
-                    if lazy.may_hold(con, f, forced, need.patterns if need else ()):
-                        narrow.add_file(f, forced, _label(path, f))
+                wanted.extend((f, forced, _label(path, f)) for f in files)
                 continue
             if key and cache.replaced(key):
                 built.problems.append(f"{path}: cache rebuilt (the files changed since it was written)")
@@ -154,7 +160,8 @@ class Catalog:
                 writers.append((key, builder))
         built.parts.extend(in_memory.out.parts)
         built.problems.extend(in_memory.out.problems)
-        if narrow is not None:
+        if narrow is not None and need is not None:
+            _load_narrow(con, narrow, wanted, need.patterns, connected)
             built.parts.extend(narrow.out.parts)
             built.problems.extend(narrow.out.problems)
         catalog = cls(con, built.parts, built.problems)
@@ -197,6 +204,32 @@ class Catalog:
                     selects.append(f"SELECT {', '.join(cols) or 'NULL AS __hb_empty'} FROM {part.table}{where}")
             self.con.execute(f"CREATE OR REPLACE VIEW main.{ident(index)} AS {' UNION ALL '.join(selects)}")
             self._fields[index] = merged
+
+
+def _load_narrow(con: duckdb.DuckDBPyConnection, builder: Builder, files: list[tuple[Path, str | None, str]],
+                 patterns: tuple[str, ...], connected: Callable[[duckdb.DuckDBPyConnection], None] | None) -> None:
+    """Load the files that can hold the query's indices. Those whose name or first document
+    says so load at once; the others are proven meanwhile in a second thread
+    (:class:`lazy.Proofs`) and load afterwards if they may hold one. The parts keep the
+    files' order, as the complete load has them."""
+    quick = [lazy.named_by(f, forced, patterns) for f, forced, _ in files]
+    unsure = [n for n, q in enumerate(quick) if q is None]
+    placed: list[tuple[int, list[Part]]] = []
+
+    def add(n: int) -> None:
+        f, forced, label = files[n]
+        before = len(builder.out.parts)
+        builder.add_file(f, forced, label)
+        placed.append((n, builder.out.parts[before:]))
+
+    with lazy.Proofs(con, [(files[n][0], files[n][1]) for n in unsure], patterns, connected) as proofs:
+        for n, q in enumerate(quick):
+            if q:
+                add(n)
+        for k, n in enumerate(unsure):
+            if proofs.holds(k):
+                add(n)
+    builder.out.parts[:] = [part for _, parts in sorted(placed, key=lambda p: p[0]) for part in parts]
 
 
 def _merge_fields(index: str, parts: list[Part], problems: list[str]) -> dict[str, FieldInfo]:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import mmap
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
 
@@ -99,6 +101,21 @@ def _field_names(node: Any) -> Iterator[str]:
             yield from _field_names(item)
 
 
+def named_by(path: Path, forced: str | None, patterns: tuple[str, ...]) -> bool | None:
+    """Does ``path`` hold documents of an index matching ``patterns``, as far as its name (or
+    the forced index) and its first document tell? True or False when that settles it (a
+    forced index, or a name that matches); None when only a scan can prove it (see
+    :func:`may_hold`)."""
+    if forced:
+        return any(matches(p, forced) for p in patterns)
+    first = _first_line(path)
+    if first is None:
+        return True  # not NDJSON objects: only the complete load can tell
+    if _any_match({inputs.stem(path)} | _names_in(first), patterns):
+        return True
+    return None
+
+
 def may_hold(con: duckdb.DuckDBPyConnection, path: Path, forced: str | None, patterns: tuple[str, ...]) -> bool:
     """Can ``path`` hold a document of an index matching ``patterns``? False only when proven.
 
@@ -106,15 +123,11 @@ def may_hold(con: duckdb.DuckDBPyConnection, path: Path, forced: str | None, pat
     name: the first line is checked first (the usual case: the file holds the index), then
     a scan reading only those keys proves the whole file. Anything unexpected (a malformed
     line, a ``data_stream`` that is not an object, a whole-JSON file) counts as "may hold"."""
-    if forced:
-        return any(matches(p, forced) for p in patterns)
-    names = {inputs.stem(path)}
-    first = _first_line(path)
-    if first is None:
-        return True
-    names |= _names_in(first)
-    if _any_match(names, patterns):
-        return True
+    quick = named_by(path, forced, patterns)
+    if quick is not None:
+        return quick
+    if not any(_bytes_may_name(path, p) for p in patterns):
+        return False
     ds = "STRUCT(type VARCHAR, dataset VARCHAR, namespace VARCHAR)"
     dotted = ", ".join(f'"data_stream.{k}" VARCHAR' for k in DS)
     columns = "{" + ", ".join([
@@ -138,9 +151,104 @@ def may_hold(con: duckdb.DuckDBPyConnection, path: Path, forced: str | None, pat
     )
     try:
         found = {r[0] for r in con.execute(sql).fetchall() if r[0] is not None}
+    except duckdb.InterruptException:
+        raise
     except duckdb.Error:
         return True
-    return _any_match(names | found, patterns)
+    return _any_match({inputs.stem(path)} | found, patterns)
+
+
+class Proofs:
+    """Proves, in a second thread, which files can hold a query's indices, while the first
+    thread loads the files that surely do (a context manager).
+
+    Type detection, the first step of every load, runs on one core; the proof scans read
+    only the keys naming an index and fill the other. The scans run on their own cursor, so
+    leaving the block early (an error, Esc) interrupts them and waits for the thread."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, files: list[tuple[Path, str | None]],
+                 patterns: tuple[str, ...], connected: Callable[[duckdb.DuckDBPyConnection], None] | None = None):
+        self._files = files
+        self._patterns = patterns
+        self._cursor = con.cursor() if files else None
+        if self._cursor is not None and connected is not None:
+            connected(self._cursor)  # so that Esc interrupts the proofs too
+        self._results: dict[int, bool | BaseException] = {}
+        self._done = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="huntbench-proofs", daemon=True)
+
+    def __enter__(self) -> "Proofs":
+        if self._files:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._cursor is None:
+            return
+        if self._thread.is_alive():
+            self._cursor.interrupt()
+            self._thread.join()
+        self._cursor.close()
+
+    def holds(self, n: int) -> bool:
+        """The proof for ``files[n]`` (waits for it); a scan's error is raised here."""
+        with self._done:
+            self._done.wait_for(lambda: n in self._results)
+            result = self._results[n]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _run(self) -> None:
+        assert self._cursor is not None
+        for n, (path, forced) in enumerate(self._files):
+            result: bool | BaseException
+            try:
+                result = may_hold(self._cursor, path, forced, self._patterns)
+            except BaseException as exc:  # handed to the loading thread in holds()
+                result = exc
+            with self._done:
+                self._results[n] = result
+                self._done.notify_all()
+            if isinstance(result, BaseException):  # the others are not proven: all raise it
+                with self._done:
+                    self._results.update({rest: result for rest in range(n + 1, len(self._files))})
+                    self._done.notify_all()
+                return
+
+
+NUMBER_TEXT = set("0123456789+-.eE")
+SCALAR_WORDS = ("true", "false", "null", "infinity", "nan")
+
+
+def _bytes_may_name(path: Path, pattern: str) -> bool:
+    """Can any document of ``path`` name an index matching ``pattern``, as far as its bytes
+    tell? False only when proven; costs one substring search over the file (memchr speed,
+    several times faster than the JSON scan of :func:`may_hold`).
+
+    Why it is a proof: an index name is the ``_index`` text or the ``data_stream`` parts
+    joined with ``-``. A piece of the pattern holding neither ``*`` nor ``-`` cannot span two
+    parts, so it lies inside one JSON string of the file. That string's bytes hold the piece
+    literally unless an escape spells one of its characters (``\\uXXXX``; the short escapes
+    only spell punctuation and controls, excluded below). Numbers and words like ``true``
+    can be read as text too, so a piece they could spell proves nothing."""
+    if path.name.lower().endswith(".gz"):
+        return True  # reading it costs as much as the scan
+    pieces = [piece for part in pattern.split("*") for piece in part.split("-")]
+    pieces = [p for p in pieces if p and p.isascii() and p.isprintable() and not set(p) & set('"\\/')
+              and not set(p) <= NUMBER_TEXT and not any(p.lower() in w for w in SCALAR_WORDS)]
+    if not pieces:
+        return True
+    piece = max(pieces, key=len)
+    try:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            if data.find(piece.encode()) >= 0:
+                return True
+            hex_codes = sorted({f"{ord(c):02{case}}".encode() for c in piece for case in "xX"})
+            escapes = re.compile(rb"\\u00(?:" + b"|".join(hex_codes) + rb")")  # ASCII only: \u00XX
+            return escapes.search(data) is not None
+    except (OSError, ValueError):  # unreadable, empty (mmap refuses it) ...: let the scan decide
+        return True
 
 
 def _any_match(names: set[str], patterns: tuple[str, ...]) -> bool:

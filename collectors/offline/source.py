@@ -141,8 +141,12 @@ class OfflineSource:
                 progress(meter.status())
             if self.on_load is not None:
                 self.on_load(meter)
-            if cancel is not None and cancel.cancelled and held:
-                held[0].interrupt()
+            if cancel is not None and cancel.cancelled:
+                for con in held:  # the load's connection and its proof scans' cursor
+                    try:
+                        con.interrupt()
+                    except duckdb.Error:
+                        pass  # already closed: nothing left to stop
 
         if cancel is not None and cancel.cancelled:
             raise Cancelled("loading cancelled")

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import tempfile
 from pathlib import Path
 
 from collectors.offline import cache
+from collectors.private import private_dir
 
 
 def spill_root() -> Path:
@@ -27,29 +27,15 @@ def spill_dir() -> Path:
     """This process's private spill folder (created 0700); stale siblings are removed."""
     root = spill_root()
     try:
-        _private_dir(root)
+        private_dir(root)
         _sweep(root)
         mine = root / str(os.getpid())
-        _private_dir(mine)
+        private_dir(mine)
         return mine
     except OSError:
         # The cache folder is unusable (read-only home, foreign owner): a fresh private
         # folder from mkdtemp (0700, unpredictable name) is still safe.
         return Path(tempfile.mkdtemp(prefix="huntbench-spill-"))
-
-
-def _private_dir(path: Path) -> None:
-    """Create ``path`` 0700 (parents too), or accept it only if it is our own real folder."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        raise PermissionError(f"{path}: not a folder of ours")
-    if stat.S_IMODE(st.st_mode) != 0o700:
-        os.chmod(path, 0o700)
 
 
 def _sweep(root: Path) -> None:
