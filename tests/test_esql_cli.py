@@ -117,3 +117,21 @@ def test_hunt_run_query_error_exits_1(tmp_path, data):
         'query = ["from events | where nope > 1 | limit 1"]\n', encoding="utf-8")
     p = run("hunt", "run", str(tmp_path / "bad.toml"), "--data", str(data))
     assert p.returncode == 1 and p.stderr.strip().endswith("error: line 1:21: Unknown column [nope]")
+
+
+def test_engine_limits_are_one_line_query_errors_or_answers(tmp_path):
+    """The deepest expression the parser accepts answers; more than 500 commands and a
+    non-finite parameter are Elasticsearch-style query errors (exit 1, one line, no
+    traceback); a 26-digit integer parameter is a double."""
+    deep = tmp_path / "deep.esql"
+    deep.write_text("ROW a = -1 | EVAL b = " + "ABS(" * 299 + "a" + ")" * 299, encoding="utf-8")
+    p = run("esql", f"@{deep}", "--format", "csv")
+    assert (p.returncode, p.stdout, "Traceback" in p.stderr) == (0, "a,b\n-1,1\n", False)
+    p = run("esql", "ROW a = 1" + " | EVAL a = a + 1" * 1000)
+    assert p.returncode == 1
+    assert p.stderr == ("error: line 1:1: ESQL statement exceeded the maximum query depth allowed (500): "
+                        "[ROW | EVAL | EVAL | ...]\n")
+    p = run("esql", "ROW a = ?p", "--param", "p=NaN")
+    assert (p.returncode, p.stderr) == (1, "error: line 1:9: query parameter [?p] is [NaN]: only finite numbers are accepted\n")
+    p = run("esql", "ROW a = ?p", "--param", "p=" + "9" * 26, "--format", "json")
+    assert p.returncode == 0 and json.loads(p.stdout)["values"] == [[1e26]]

@@ -352,6 +352,76 @@ def test_long_pipeline_cut_into_stages_answers_as_one_statement(catalog, monkeyp
     assert [w for w in cut.warnings if "long overflow" in w]  # the overflow checks ran on the cut stages
 
 
+@pytest.mark.parametrize("depth", [40, 299])
+def test_deeply_nested_functions_compile_once_per_level(depth):
+    """Every level is compiled once: a function compiled its arguments twice (to look at their
+    types), so 40 nested calls took 2^40 steps, and 299 (the parser's bound) overflowed
+    Python's stack with a traceback."""
+    query = "ROW a = -3 | EVAL b = " + "ABS(" * depth + "a" + ")" * depth + ", s = " + "TO_UPPER(" * depth + '"x"' + ")" * depth
+    result = run_esql(query, None, now=NOW)
+    assert result.values == [[-3, 3, "X"]]
+
+
+def test_nested_negations_keep_their_sql_linear():
+    """``-x`` named its operand twice in SQL, so 40 nested negations were 4^40 characters."""
+    query = "ROW a = 5 | EVAL b = " + "-(" * 40 + "a" + ")" * 40 + ", c = " + "-(" * 41 + "a" + ")" * 41
+    result = run_esql(query, None, now=NOW)
+    assert result.values == [[5, 5, -5]]
+
+
+def test_expression_whose_sql_would_explode_is_a_query_error():
+    """Functions that repeat their argument (CIDR_MATCH, TO_IP) multiply the SQL when nested:
+    past a bound it is refused with a one-line error instead of exhausting memory."""
+    inner = '"10.1.2.3"'
+    for _ in range(8):
+        inner = f'CASE(CIDR_MATCH(TO_IP({inner}), "10.0.0.0/8"), "10.1.2.3", "x")'
+    with pytest.raises(QueryError) as err:
+        run_esql(f"ROW a = 1 | EVAL b = {inner}", None, now=NOW)
+    assert err.value.line == 1
+    assert "is too complex to run offline (its SQL would exceed 1,000,000 characters)" in str(err.value)
+
+
+def test_one_eval_of_1000_columns_answers():
+    """1,000 assignments in one EVAL (Elasticsearch accepts them: the depth limit counts
+    commands) each nested a sub-select, past DuckDB's depth limit."""
+    chained = "ROW a = 1 | EVAL c1 = a + 1, " + ", ".join(f"c{i} = c{i - 1} + 1" for i in range(2, 1001))
+    result = run_esql(chained, None, now=NOW)
+    assert [c.name for c in result.columns] == ["a"] + [f"c{i}" for i in range(1, 1001)]
+    assert result.values == [list(range(1, 1002))]
+    same = run_esql("ROW a = 1, b = 0 | EVAL " + ", ".join(["a = a + 1"] * 1000), None, now=NOW)
+    assert ([c.name for c in same.columns], same.values) == (["b", "a"], [[0, 1001]])
+
+
+def _eval_heavy_pipeline() -> str:
+    steps = []
+    for i in range(18):
+        steps += [f"EVAL n = n + {i}, m{i % 3} = n * 2, s = CONCAT(TO_STRING(n), \"-\", TO_STRING(m{i % 3}))",
+                  f"EVAL big = n * {10 ** 18}, x = MV_SUM(x) + {i}, k{i} = -n"]
+        if i == 5:
+            steps += ["SORT s DESC", "EVAL s = CONCAT(s, \"!\"), n = n + 0"]
+        if i == 8:
+            steps += ["WHERE n > 0", "DROP k1, k2", "RENAME k3 AS kk"]
+    return "FROM t | " + " | ".join(steps) + " | LIMIT 3"
+
+
+def test_long_pipeline_of_evals_answers_as_the_short_form(catalog, monkeypatch):
+    """In a long pipeline consecutive EVAL columns share one SELECT (a column read in the
+    same SELECT is read as its expression): every column, value, row order and warning is
+    what one sub-select per column gives."""
+    from collectors.esql import compiler
+
+    query = _eval_heavy_pipeline()
+    assert query.count("|") > compiler.FLATTEN_ABOVE
+    merged = run_esql(query, catalog, now=NOW)
+    monkeypatch.setattr(compiler, "FLATTEN_ABOVE", 10_000)
+    whole = run_esql(query, catalog, now=NOW)
+    assert [(c.name, c.type) for c in merged.columns] == [(c.name, c.type) for c in whole.columns]
+    assert merged.values == whole.values
+    assert merged.warnings == whole.warnings
+    assert [w for w in merged.warnings if "long overflow" in w]
+    assert len(merged.values) == 3 and merged.columns[-1].name == "k17"
+
+
 def test_ip_comparisons_compare_addresses_not_text():
     result = run_esql('ROW a = TO_IP("9.0.0.1"), b = TO_IP("10.0.0.1"), c = TO_IP("::1") '
                       '| EVAL lt = a < b, eq = c == TO_IP("0:0:0:0:0:0:0:1"), cast = a < "10.0.0.1", v6 = c > a '

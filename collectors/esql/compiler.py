@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,12 +34,23 @@ from collectors.result import QueryError
 
 
 @dataclass
+class Level:
+    """EVAL columns computed in one SELECT over ``base`` (see :meth:`Compiler.eval_field`)."""
+
+    base: "Plan"
+    computed: dict[str, str] = field(default_factory=dict)  # identifier -> SQL over base
+    depth: dict[str, int] = field(default_factory=dict)  # identifier -> columns of this level it nests
+    excluded: list[str] = field(default_factory=list)  # base identifiers no longer visible
+
+
+@dataclass
 class Plan:
     """A relation under construction: its SQL, visible columns, and pending sort order."""
 
     sql: str
     cols: list[Col]
     order: list[tuple[str, bool, bool]] = field(default_factory=list)  # (ident, asc, nulls_first)
+    level: Level | None = None  # set when the last command was an EVAL that later ones may extend
 
     def hidden(self) -> list[str]:
         """Sort-key columns to carry along that are not visible (keys may be visible ones)."""
@@ -94,18 +106,44 @@ class Compiled:
     """(name, SQL) of the temporary tables to create, in order, before anything else runs."""
 
 
+@dataclass
+class Cuts:
+    """Where a long pipeline is cut into temporary tables (see MATERIALIZE_EVERY)."""
+
+    tables: list[tuple[str, str]] = field(default_factory=list)  # (name, SQL), in order
+    floating: list[Check] = field(default_factory=list)  # checks that may move to a later relation
+    nested: int = 0  # sub-selects since the last cut
+    stuck: int = 0  # warning checks since the last cut left on a relation that is not a table
+
+
 MAX_QUERY_DEPTH = 500
 """Piped processing commands Elasticsearch accepts in one query."""
+
+COMPILE_RECURSION_LIMIT = 20_000
+"""Python frames compiling the deepest expression the parser accepts may need (about 6 per
+level of nesting)."""
 
 FLATTEN_ABOVE = 32
 MATERIALIZE_EVERY = 8
 """Pipelines of more than FLATTEN_ABOVE commands are cut into temporary tables every
-MATERIALIZE_EVERY commands: each command nests the previous relation in a sub-select, and
-DuckDB's planning time (for the query and for every warning check) grows with that depth,
-which made long pipelines quadratic. The cut is made while compiling (the later commands
-read ``SELECT * FROM hb_stage_K``), so no SQL text grows with the pipeline's length. Hunt-sized
-queries never reach it and run as one statement, so DuckDB still pushes their filters and
-projections into the scan."""
+MATERIALIZE_EVERY nested sub-selects, or sooner when that many warning checks were left on
+nested relations: each command nests the previous relation in a sub-select, and DuckDB's
+planning time (for the query and for every warning check) grows with that depth, which made
+long pipelines quadratic. A table costs DuckDB time per column, so a wide relation is not cut
+every few commands when its checks can wait for the next table. The cut is made while compiling (the later
+commands read ``SELECT * FROM hb_stage_K``), so no SQL text grows with the pipeline's length.
+Hunt-sized queries never reach it and run as one statement, so DuckDB still pushes their
+filters and projections into the scan."""
+
+INLINE_DEPTH = 8
+INLINE_MAX_CHARS = 2000
+"""In long pipelines (and EVALs of more than FLATTEN_ABOVE columns), consecutive EVAL columns
+share one ``SELECT *, ... FROM base``: a column that reads one computed in the same SELECT
+reads its expression instead, as long as that nests at most INLINE_DEPTH such expressions
+and stays under INLINE_MAX_CHARS characters; past that a new SELECT starts. One SELECT per
+column made DuckDB bind every column of the relation again for every new one (time
+quadratic in the number of columns) and nested a sub-select per column (1,000 columns in
+one EVAL passed DuckDB's depth limit); deeper inlining costs DuckDB more than it saves."""
 
 ROW_PRESERVING = (ast.Eval, ast.Keep, ast.Drop, ast.Rename, ast.Sort, ast.Grok, ast.Dissect)
 """Commands whose output has exactly the rows of their input, in the same order."""
@@ -134,6 +172,8 @@ class Compiler:
         # Columns a ROW/EVAL set to a constant -> that constant as a field-free expression
         # (Elasticsearch's PropagateEvalFoldables), for folding LIKE/RLIKE patterns.
         self.consts: dict[str, ast.Expr] = {}
+        self.merge_evals = False  # see INLINE_MAX_CHARS
+        self._cuts: Cuts | None = None
 
     # ------------------------------------------------------------ services for expressions
 
@@ -238,6 +278,17 @@ class Compiler:
     # ------------------------------------------------------------ the pipeline
 
     def compile(self) -> Compiled:
+        """The query as DuckDB SQL. The parser bounds an expression's depth (300, as
+        Elasticsearch), but compiling one level takes several Python frames: the stack is
+        made deep enough for that, and running out anyway is a query error, never a crash."""
+        if sys.getrecursionlimit() < COMPILE_RECURSION_LIMIT:
+            sys.setrecursionlimit(COMPILE_RECURSION_LIMIT)
+        try:
+            return self.compile_pipeline()
+        except RecursionError:
+            raise QueryError("ESQL statement is too large, causing stack overflow when compiling it", 1, 1) from None
+
+    def compile_pipeline(self) -> Compiled:
         commands = self.query.commands
         if not commands or not isinstance(commands[0], (ast.From, ast.Row)):
             pos = commands[0].pos if commands else (1, 1)
@@ -249,34 +300,58 @@ class Compiler:
         plan = self.source(commands[0])
         stages = [Stage(commands[0].pos, keyword(commands[0]), plan.sql)]
         has_limit = any(isinstance(c, ast.Limit) and not c.by for c in commands)
-        long = len(commands) > FLATTEN_ABOVE
-        temp_tables: list[tuple[str, str]] = []
-        floating: list[Check] = []  # checks that may still move up to a later relation
+        steps = len(commands) + sum(len(c.fields) - 1 for c in commands if isinstance(c, ast.Eval))
+        long = steps > FLATTEN_ABOVE
+        self.merge_evals = long
+        cuts = Cuts() if long else None
+        self._cuts = cuts
         for k, cmd in enumerate(commands[1:], start=1):
             self._rest = commands[k + 1:]
             method = getattr(self, "cmd_" + type(cmd).__name__.lower(), None)
             if method is None:
                 raise QueryError(f"unsupported command [{type(cmd).__name__.upper()}]", *cmd.pos)
             before = len(self.checks)
+            level = plan.level
             plan = method(plan, cmd)
             stages.append(Stage(cmd.pos, keyword(cmd), plan.sql))
-            if not long:
-                continue
-            floating = self.float_checks(floating + self.checks[before:], plan, cmd)
-            if k % MATERIALIZE_EVERY == 0 and k < len(commands) - 1:
-                name = f"hb_stage_{k}"
-                temp_tables.append((name, plan.sql))
-                for check in floating:
-                    if check.relation == plan.sql:
-                        check.relation = f"SELECT * FROM {name}"
-                floating = []  # a table is the cheapest relation to look in: they stay there
-                plan = Plan(f"SELECT * FROM {name}", plan.cols, plan.order)
+            if cuts is not None and not isinstance(cmd, ast.Eval):  # an EVAL steps per column
+                plan = self.step(plan, cmd, level, before, last=k == len(commands) - 1)
+        if cuts is not None and cuts.nested and any(c.relation == plan.sql for c in cuts.floating):
+            # the checks of the last commands would each plan the nested, wide relation again
+            plan = self.materialize(plan, cuts)
+        temp_tables = cuts.tables if cuts is not None else []
         if not has_limit:
             self.warnings.append(f"No limit defined, adding default limit of [{self.default_limit}]")
             plan = self.apply_limit(plan, self.default_limit)
         select = ", ".join(c.ident for c in plan.cols) or "NULL AS _empty"
         sql = f"SELECT {select} FROM ({plan.sql}) AS t{self.order_by(plan)}"
         return Compiled(sql, plan.cols, self.checks, self.warnings, self.time_filters, stages, temp_tables)
+
+    def step(self, plan: Plan, cmd: ast.Command, level: Level | None, before: int, last: bool) -> Plan:
+        """After one command (or one EVAL column) of a long pipeline: move its warning checks
+        up while they can, and cut the pipeline into a table when it nests deep enough (see
+        MATERIALIZE_EVERY)."""
+        cuts = self._cuts
+        assert cuts is not None
+        cuts.nested += 0 if level is not None and plan.level is level else 1
+        pending = cuts.floating + self.checks[before:]
+        cuts.floating = self.float_checks(pending, plan, cmd)
+        cuts.stuck += len(pending) - len(cuts.floating)  # they plan their nested relation each
+        if max(cuts.nested, cuts.stuck) >= MATERIALIZE_EVERY and not last:
+            return self.materialize(plan, cuts)
+        return plan
+
+    @staticmethod
+    def materialize(plan: Plan, cuts: "Cuts") -> Plan:
+        """Cut the pipeline: ``plan`` becomes a temporary table; the checks waiting on it look
+        there, and stay (a table is the cheapest relation to look in)."""
+        name = f"hb_stage_{len(cuts.tables) + 1}"
+        cuts.tables.append((name, plan.sql))
+        for check in cuts.floating:
+            if check.relation == plan.sql:
+                check.relation = f"SELECT * FROM {name}"
+        cuts.floating, cuts.nested, cuts.stuck = [], 0, 0
+        return Plan(f"SELECT * FROM {name}", plan.cols, plan.order)
 
     @staticmethod
     def float_checks(checks: list[Check], plan: Plan, cmd: ast.Command) -> list[Check]:
@@ -404,15 +479,60 @@ class Compiler:
         return new
 
     def cmd_eval(self, plan: Plan, cmd: ast.Eval) -> Plan:
-        for name, expr in cmd.fields:
-            t = self.ec.compile(expr, plan.scope())
-            if t.type in ("date_period", "time_duration"):
-                raise QueryError(f"EVAL does not support type [{t.type}] as the return data type of expression [{expr.text}]", *expr.pos)
-            items: list[tuple[Col, str | None]] = [(c, None) for c in plan.cols if c.name != name]
-            items.append((Col(name, t.type, t.multi, self.ident()), t.sql))
-            plan = self.project(plan, items)
+        for i, (name, expr) in enumerate(cmd.fields):
+            if self.merge_evals:
+                before, level = len(self.checks), plan.level
+                plan = self.eval_field(plan, name, expr)
+                plan = self.step(plan, cmd, level, before, last=i == len(cmd.fields) - 1 and not self._rest)
+            else:
+                t = self.eval_expr(expr, plan.scope())
+                items: list[tuple[Col, str | None]] = [(c, None) for c in plan.cols if c.name != name]
+                items.append((Col(name, t.type, t.multi, self.ident()), t.sql))
+                plan = self.project(plan, items)
             self.note_column(name, expr)
         return plan
+
+    def eval_expr(self, expr: ast.Expr, scope: Scope) -> Typed:
+        t = self.ec.compile(expr, scope)
+        if t.type in ("date_period", "time_duration"):
+            raise QueryError(f"EVAL does not support type [{t.type}] as the return data type of expression [{expr.text}]", *expr.pos)
+        return t
+
+    def eval_field(self, plan: Plan, name: str, expr: ast.Expr) -> Plan:
+        """One EVAL column added to the SELECT the previous EVAL column opened (see
+        INLINE_DEPTH), or to a new one over ``plan``: the SQL added is the new column's
+        expression and, when it hides a column of the base, that column's name.
+
+        The expression is compiled twice: over ``plan`` as a relation, for its warning checks
+        (which then read columns, not the expressions they inline), and over the open
+        SELECT's base, reading the columns computed in it as their expressions."""
+        checked = self.eval_expr(expr, plan.scope())
+        level = plan.level
+        t = None
+        if level is not None:
+            depth = 1 + max((level.depth.get(i, 0) for i in _IDENT.findall(checked.sql)), default=0)
+            if depth <= INLINE_DEPTH:
+                marks = len(self.checks), len(self.warnings)
+                t = self.eval_expr(expr, Scope({c.name: c for c in plan.cols}, level.base.sql, inline=level.computed))
+                del self.checks[marks[0]:], self.warnings[marks[1]:]
+                if len(t.sql) > INLINE_MAX_CHARS:
+                    t = None
+        if t is None:
+            level = Level(Plan(plan.sql, plan.cols, plan.order))
+            t, depth = checked, 1
+        assert level is not None
+        col = Col(name, t.type, t.multi, self.ident())
+        level.computed[col.ident] = t.sql
+        level.depth[col.ident] = depth
+        keys = {o[0] for o in plan.order}
+        for hidden in (c for c in plan.cols if c.name == name):
+            if hidden.ident not in level.computed and hidden.ident not in keys:
+                level.excluded.append(hidden.ident)
+        cols = [c for c in plan.cols if c.name != name] + [col]
+        visible = {c.ident for c in cols} | keys
+        items = [f"{sql} AS {ident}" for ident, sql in level.computed.items() if ident in visible]
+        star = f"* EXCLUDE ({', '.join(level.excluded)})" if level.excluded else "*"
+        return Plan(f"SELECT {', '.join([star] + items)} FROM ({level.base.sql}) AS t", cols, list(plan.order), level)
 
     def cmd_keep(self, plan: Plan, cmd: ast.Keep) -> Plan:
         best: dict[str, tuple[int, int]] = {}  # column -> (precedence, pattern index)

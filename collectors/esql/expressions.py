@@ -16,6 +16,7 @@ every column as a generated identifier (``c12``) — no query text is pasted int
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,6 +34,7 @@ from collectors.esql.types import (
     literal_sql,
     param_type,
     sql_string,
+    sql_type,
 )
 from collectors.result import QueryError
 
@@ -74,7 +76,20 @@ class Scope:
     agg: bool = False
     by_keys: dict[str, Typed] = field(default_factory=dict)
     filter: str = ""  # an aggregate's ``WHERE`` inside STATS, as SQL
+    inline: dict[str, str] = field(default_factory=dict)
+    """Columns not in ``relation`` but computed over it (identifier -> SQL): an EVAL that
+    extends the previous one's SELECT reads them as their expressions."""
+    compiled: dict[int, tuple[ast.Expr, Typed]] = field(default_factory=dict, repr=False, compare=False)
+    """Expressions already compiled in this scope (keyed by node; the node is kept so its id
+    is not reused): a function looks at its arguments' types after compiling them, and
+    compiling them again at every nesting level took time exponential in the depth (and
+    added each warning check twice)."""
 
+
+MAX_SQL_CHARS = 1_000_000
+"""Some functions repeat their argument in the SQL they become (a CIDR_MATCH tests the
+address several ways), so nesting them multiplies the text: past this size an expression
+is refused as a query error instead of exhausting memory."""
 
 SPAN_UNITS = {
     "year": ("YEAR", 1), "quarter": ("MONTH", 3), "month": ("MONTH", 1), "week": ("DAY", 7),
@@ -111,10 +126,19 @@ class ExprCompiler:
     # ------------------------------------------------------------ entry points
 
     def compile(self, node: ast.Expr, scope: Scope) -> Typed:
+        done = scope.compiled.get(id(node))
+        if done is not None:
+            return dataclasses.replace(done[1])
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             raise QueryError(f"unsupported expression [{node.text or type(node).__name__}]", *node.pos)
-        return method(node, scope)
+        result = method(node, scope)
+        if len(result.sql) > MAX_SQL_CHARS:
+            text = " ".join(node.text.split())
+            raise QueryError(f"[{text if len(text) <= 80 else text[:77] + '...'}] is too complex to run offline "
+                             f"(its SQL would exceed {MAX_SQL_CHARS:,} characters)", *node.pos)
+        scope.compiled[id(node)] = (node, result)
+        return dataclasses.replace(result)
 
     def single(self, node: ast.Expr, scope: Scope, owner: ast.Expr, *args: Typed) -> list[Typed]:
         """The args as single values: multi-valued ones become null (with ES's warnings)."""
@@ -191,7 +215,8 @@ class ExprCompiler:
             raise QueryError(f"Unknown column [{node.name}]", *node.pos)
         if col.type == "unsupported":
             return Typed("NULL", "unsupported")
-        return Typed(col.ident, col.type, multi=col.multi)
+        inline = scope.inline.get(col.ident)
+        return Typed(col.ident if inline is None else f"({inline})", col.type, multi=col.multi)
 
     # ------------------------------------------------------------ operators
 
@@ -205,7 +230,9 @@ class ExprCompiler:
         if x.type in INT_RANGE:  # -MIN_VALUE overflows: null + Elasticsearch's warning
             lo = literal_sql(INT_RANGE[x.type][0], x.type)
             self.c.add_check(scope, node, f"({x.sql}) = {lo}", f"java.lang.ArithmeticException: {x.type} overflow")
-            return Typed(f"(CASE WHEN {x.sql} = {lo} THEN NULL ELSE - {x.sql} END)", x.type, const=x.const)
+            # 0 - x: DuckDB's overflow error (null through try) names x once; a CASE on x would
+            # repeat it, which doubles the SQL of every nested negation
+            return Typed(f"try(CAST(0 AS {sql_type(x.type)}) - {x.sql})", x.type, const=x.const)
         if x.type in NUMERIC:
             return Typed(f"(- {x.sql})", x.type, const=x.const)
         if x.type in ("time_duration", "date_period"):
