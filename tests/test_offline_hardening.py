@@ -51,6 +51,27 @@ def test_spill_files_left_by_a_killed_load_are_removed(tmp_path, cache_dir):
     assert not stale.exists()
 
 
+def test_a_loads_copy_of_the_export_lives_in_the_private_spill_folder(tmp_path, cache_dir, monkeypatch):
+    """The sampled route copies the export (to steer type detection): a load killed mid-way
+    must not leave that copy in the shared temp folder, where nothing would ever remove it."""
+    from collectors.offline import build
+
+    monkeypatch.setattr(build, "SAMPLED_MIN_BYTES", 0)
+    copies: list[Path] = []
+    original = build._primed_copy
+
+    def spy(source, primer, tmp):
+        copies.append(original(source, primer, tmp))
+        return copies[-1]
+
+    monkeypatch.setattr(build, "_primed_copy", spy)
+    cat = Catalog.load([DataSpec(write(tmp_path / "a.ndjson", [{"n": i} for i in range(50)]))], {})
+    folder = Path(cat.con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    cat.close()
+    assert copies and all(c.is_relative_to(folder) for c in copies)
+    assert not any(c.exists() for c in copies)  # and gone once loaded
+
+
 def test_a_symlink_planted_as_the_spill_folder_is_not_followed(tmp_path, cache_dir):
     target = tmp_path / "attacker"
     target.mkdir()

@@ -144,7 +144,7 @@ class Builder:
         against the whole file (see :meth:`_bind_sampled`); anything the sample missed, and
         every small file, gets whole-file detection."""
         label = label or path.name
-        with tempfile.TemporaryDirectory(prefix="huntbench-load-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="huntbench-load-", dir=self._scratch_root()) as tmp:
             source = path
             if inputs.sniff(path) == "document":
                 records, bad = inputs.document_records(path)
@@ -201,6 +201,13 @@ class Builder:
                         sample = WHOLE_FILE
                         continue
                     raise SourceError(f"{label}: cannot load ({_first_line(exc)})") from None
+
+    def _scratch_root(self) -> str | None:
+        """Where a load's copies go: the connection's spill folder (private, one per process,
+        and removed by the next load once the process is gone, so a killed load does not
+        leave a copy of the export behind), else the system's temp folder."""
+        folder = one(self.con.execute("SELECT current_setting('temp_directory')"))[0]
+        return folder if folder and Path(folder).is_dir() else None
 
     def _rollback(self, mark: tuple[int, int, int]) -> None:
         del self.out.parts[mark[0]:]

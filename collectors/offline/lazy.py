@@ -240,15 +240,23 @@ def _bytes_may_name(path: Path, pattern: str) -> bool:
     if not pieces:
         return True
     piece = max(pieces, key=len)
+    hex_codes = sorted({f"{ord(c):02{case}}".encode() for c in piece for case in "xX"})
+    escapes = re.compile(rb"\\u00(?:" + b"|".join(hex_codes) + rb")")  # ASCII only: \u00XX
+    literal = piece.encode()
     try:
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            if data.find(piece.encode()) >= 0:
-                return True
-            hex_codes = sorted({f"{ord(c):02{case}}".encode() for c in piece for case in "xX"})
-            escapes = re.compile(rb"\\u00(?:" + b"|".join(hex_codes) + rb")")  # ASCII only: \u00XX
-            return escapes.search(data) is not None
+            # Slice by slice: a search holds the GIL, and the load beside it needs it too.
+            for start in range(0, len(data), PROOF_SLICE):
+                end = min(start + PROOF_SLICE + len(literal), len(data))  # a piece may straddle two
+                if data.find(literal, start, end) >= 0 or escapes.search(data, start, min(end + 6, len(data))):
+                    return True
+            return False
     except (OSError, ValueError):  # unreadable, empty (mmap refuses it) ...: let the scan decide
         return True
+
+
+PROOF_SLICE = 8 << 20
+"""Bytes searched at a time by :func:`_bytes_may_name` (a few milliseconds of GIL)."""
 
 
 def _any_match(names: set[str], patterns: tuple[str, ...]) -> bool:
