@@ -116,12 +116,18 @@ class OfflineSource:
                 return catalog
             # the last few narrow loads (each pane's query, say), newest first
             self._narrow = [catalog, *self._narrow][:NARROW_KEPT]
-            if not self._prewarmed:
-                self._prewarmed = True
-                from collectors.offline import prewarm
-
-                prewarm.spawn(self.specs)
             return catalog
+
+    def _build_complete_cache(self) -> None:
+        """Once a narrow load has answered: start the detached builder of the complete
+        cache, for the pivots and runs that follow (after the answer, not before it: its
+        start-up would take CPU from the query)."""
+        if self._prewarmed or not self._narrow:
+            return
+        self._prewarmed = True
+        from collectors.offline import prewarm
+
+        prewarm.spawn(self.specs)
 
     def loads_narrow_first(self) -> bool:
         """Does a query on this export, not yet cached, load only what it needs first (a big
@@ -182,11 +188,13 @@ class OfflineSource:
         try:
             result = run_esql(query, catalog, params=params, now=self.effective_now(), cancel=cancel)
         except QueryError as exc:
+            self._build_complete_cache()
             # An index missing because its file held no document at all: say why.
             empty = [p for p in getattr(catalog, "problems", []) if p.endswith("nothing loaded from it")]
             if empty and exc.reason.startswith("Unknown index"):
                 raise QueryError(f"{exc.reason} ({'; '.join(empty)})", exc.line, exc.column) from None
             raise
+        self._build_complete_cache()
         problems = [p for p in getattr(catalog, "problems", []) if p not in result.warnings]
         result.warnings = problems + result.warnings
         return result
