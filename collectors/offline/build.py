@@ -727,7 +727,7 @@ PRIMER_ROOM = 4096
 def _rewrite_first_line(path: Path, line: bytes) -> bool:
     """Write ``line`` over the first line of ``path`` if it fits (padded with spaces)."""
     with open(path, "r+b") as fh:
-        room = len(fh.readline(1 << 20).rstrip(b"\n"))
+        room = len(fh.readline().rstrip(b"\n"))  # our own line: as long as the primer made it
         if len(line) > room:
             return False
         fh.seek(0)
