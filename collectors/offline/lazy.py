@@ -121,7 +121,8 @@ def may_hold(con: duckdb.DuckDBPyConnection, path: Path, forced: str | None, pat
 
     A document's index is its ``_index`` (hit dumps), its ``data_stream`` name or the file's
     name: the first line is checked first (the usual case: the file holds the index), then
-    a scan reading only those keys proves the whole file. Anything unexpected (a malformed
+    the file's bytes (:func:`_bytes_may_name`, which settles most files), then a scan reading
+    only those keys proves the whole file. Anything unexpected (a malformed
     line, a ``data_stream`` that is not an object, a whole-JSON file) counts as "may hold"."""
     quick = named_by(path, forced, patterns)
     if quick is not None:

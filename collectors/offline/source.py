@@ -188,13 +188,13 @@ class OfflineSource:
         try:
             result = run_esql(query, catalog, params=params, now=self.effective_now(), cancel=cancel)
         except QueryError as exc:
-            self._build_complete_cache()
             # An index missing because its file held no document at all: say why.
             empty = [p for p in getattr(catalog, "problems", []) if p.endswith("nothing loaded from it")]
             if empty and exc.reason.startswith("Unknown index"):
                 raise QueryError(f"{exc.reason} ({'; '.join(empty)})", exc.line, exc.column) from None
             raise
-        self._build_complete_cache()
+        finally:
+            self._build_complete_cache()  # answered or not, the data is loaded by now
         problems = [p for p in getattr(catalog, "problems", []) if p not in result.warnings]
         result.warnings = problems + result.warnings
         return result
