@@ -65,13 +65,18 @@ async def pivot(pilot, app) -> None:
     await pilot.pause(0.2)
 
 
-async def q2_cron_to_its_agents_commands(pilot, app) -> None:
-    """Q2 -> the cron command line -> the agent that ran it -> that agent's script commands."""
+async def on_q2_cron_command(pilot, app) -> None:
+    """Q2, with the cursor on the cron command line's cell."""
     await show_q2(pilot, app)
     pane = app.workbench.pane
     index = next(i for i, r in enumerate(pane.view.result.values) if CRON in r)
     pane.table.move_cursor(row=pane.display_rows().index(index), column=pane.column_position("process.command_line"))
     await pilot.pause()
+
+
+async def q2_cron_to_its_agents_commands(pilot, app) -> None:
+    """Q2 -> the cron command line -> the agent that ran it -> that agent's script commands."""
+    await on_q2_cron_command(pilot, app)
     await pivot(pilot, app)
     await pivot(pilot, app)
 
@@ -133,11 +138,8 @@ async def test_after_a_pivot_the_cursor_lands_on_the_row_pivoted_from(make_app):
 async def test_breadcrumb_names_both_fields_and_the_host_and_header_keeps_the_hunt_at_80(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await show_q2(pilot, app)
+        await on_q2_cron_command(pilot, app)
         pane = app.workbench.pane
-        index = next(i for i, r in enumerate(pane.view.result.values) if CRON in r)
-        pane.table.move_cursor(row=pane.display_rows().index(index), column=pane.column_position("process.command_line"))
-        await pilot.pause()
         await pivot(pilot, app)
         host = pane.view.row_dict(pane.display_rows()[0])["host.name"]
         crumbs = app.workbench.pane.view.crumb
