@@ -35,7 +35,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -111,7 +111,6 @@ class Leaf:
     expr: str
     duck: str  # DuckDB type of the scalar values
     is_list: bool
-    path: str | None = None  # JSON path in the source line, when one path addresses it
     doubled: bool = False  # sampled as integers, read as DOUBLE until the whole file agrees
 
 
@@ -136,7 +135,7 @@ class Builder:
         self._created: list[str] = []
         self._reader = ""
         self._fast = False
-        self._widened: set[str] = set()
+        self._steered: dict[tuple[str, ...], str] = {}
 
     # -- files ---------------------------------------------------------------------------
     def add_file(self, path: Path, forced: str | None, label: str | None = None) -> None:
@@ -186,6 +185,9 @@ class Builder:
                     raise  # cancelled by the user: no retry
                 except duckdb.Error as exc:
                     self._rollback(mark)
+                    if not exact and KIND_ERROR in str(exc):
+                        sample = WHOLE_FILE  # a field of two JSON types: whole-file detection types it
+                        continue
                     if not exact and "JSON transform error" in str(exc):
                         sample = _next_sample(sample)  # a key or value the sample did not show
                         continue
@@ -237,7 +239,7 @@ class Builder:
         rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=True)}")
         types = dict(zip(rel.columns, rel.types))
         self._fast = False
-        self._widened = set()
+        self._steered = {}
         self._reader = self._read_json(source, {n: _render(t) for n, t in types.items()})
         return types
 
@@ -246,33 +248,39 @@ class Builder:
 
         Why this shape: DuckDB's ``read_json`` with *detected* types rejects, while it reads,
         any object key its sample did not see (at every depth, as long as the query uses
-        every column) and any value that does not fit the detected type; with fixed
-        ``columns`` it checks neither. So the data pass reads with detection, and one scan
-        both loads and proves the sample complete. Two things detection would get wrong are
-        steered by a *primer*: one synthetic line put in front of the file (a gzip member
-        prepended to a ``.gz``, which costs no decompression; a copy for plain files; a
-        second file listed first would not do: DuckDB checks keys only in the first) whose values make
-        the sample read integer fields as DOUBLE (a later 1.5 would otherwise be rounded
-        to 2 silently; :meth:`_sample_held` proves them whole afterwards), fields seen only
-        as null as DOUBLE (a later value would otherwise be dropped) and UUID-looking fields
-        as text. The primer is first drawn from a small sample (cheap); fields that only a
-        bigger ``sample`` shows as integers are added and the sample read again (rarely
-        needed). The primer line is filtered out by its marker key."""
+        every column), any object or array where the sample saw something else, and any
+        text a detected date or timestamp cannot parse; with fixed ``columns`` it checks
+        none of these. So the data pass reads with detection, and one scan both loads and
+        proves the sample complete. What detection does *not* reject is a scalar of another
+        JSON type: a column detected as a number takes ``true`` or ``"2"``, one detected as
+        text takes ``5``, where whole-file detection would have typed the field JSON (and
+        loaded it as keyword). So every scalar field but dates is *steered* to JSON by a
+        *primer*: two synthetic lines put in front of the file (a gzip member prepended to
+        a ``.gz``, which costs no decompression; a copy for plain files; a second file
+        listed first would not do: DuckDB checks keys only in the first), one giving the
+        field a number and one a string. The data pass then reads each such field's JSON
+        text and :func:`_steered_value` converts it to the sampled type, raising
+        :data:`KIND_ERROR` for any value of another JSON type (-> whole-file detection).
+        Integer fields are read as DOUBLE (:meth:`_sample_held` proves them whole
+        afterwards). The primer is first drawn from a small sample (cheap); fields that only
+        a bigger ``sample`` shows are steered too and the sample read again (rarely needed).
+        The primer lines are filtered out by their marker key."""
         self._fast = True
         rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=False, sample=PRIMER_SAMPLE)}")
         sampled = dict(zip(rel.columns, rel.types))
         marker = PRIMER_KEY
         while marker in sampled:
             marker += "_"
-        primer: dict = {}
-        self._widened = set()
+        primer: list[dict] = [{}, {}]
+        self._steered = {}
         for _attempt in range(3):
-            more, widened = _primer(sampled)
-            if _attempt and not more:
+            more, steered = _primer(sampled, self._could_want)
+            if _attempt and not steered:
                 break
-            _merge(primer, more)
-            self._widened |= widened
-            primed = _primed_copy(source, {**primer, marker: True}, tmp)
+            for into, doc in zip(primer, more):
+                _merge(into, doc)
+            self._steered.update(steered)
+            primed = _primed_copy(source, [{**doc, marker: True} for doc in primer], tmp)
             call = self._read_json(primed, exact=False, sample=sample)
             rel = self.con.sql(f"SELECT * FROM {call}")
             if marker not in rel.columns:
@@ -330,58 +338,23 @@ class Builder:
             )
         return kept
 
-    def _sample_held(self, table: str, source: Path, groups: dict[str, Leaf], names: list[str]) -> bool:
-        """After a sampled load: did the whole file fit the sampled types?
+    def _sample_held(self, table: str, groups: dict[str, Leaf], names: list[str]) -> bool:
+        """After a sampled load: were the fields sampled as integers whole in the whole file?
 
-        Integers read as DOUBLE must all be whole (and within 2^53); text must not hold a
-        JSON array or object. Cheap prefix tests over the loaded table first, then
-        ``json_valid`` on the few suspects, then the source itself (:meth:`_only_text`)."""
-        checks: list[tuple[str, str]] = []
+        They were read as DOUBLE (see :meth:`_bind_sampled`): every value must be whole and
+        within 2^53, else whole-file detection would have typed them double (or kept digits
+        a double cannot)."""
+        checks = []
         for n in names:
             g, col, v = groups[n], ident(n), self.names()
             if g.doubled:
                 odd = "({x} <> trunc({x}) OR abs({x}) >= 9007199254740992)"
-                checks.append(("int", f"len(list_filter({col}, lambda {v}: {odd.format(x=v)})) > 0"
-                               if g.is_list else odd.format(x=col)))
-            elif g.duck == "VARCHAR":
-                looks = "(prefix({x}, '[') OR prefix({x}, '{{'))"
-                checks.append((n, f"len(list_filter({col}, lambda {v}: {looks.format(x=v)})) > 0"
-                               if g.is_list else looks.format(x=col)))
+                checks.append(f"len(list_filter({col}, lambda {v}: {odd.format(x=v)})) > 0"
+                              if g.is_list else odd.format(x=col))
         if not checks:
             return True
-        found = one(self.con.execute(
-            f"SELECT {', '.join(f'bool_or({c})' for _, c in checks)} FROM {table}"
-        ))
-        if any(found[i] for i, (kind, _) in enumerate(checks) if kind == "int"):
-            return False
-        suspects = [groups[kind] for (kind, _), hit in zip(checks, found) if hit and kind != "int"]
-        if not suspects:
-            return True
-        confirm = []
-        for g in suspects:
-            col, v = ident(g.name), self.names()
-            looks = "(prefix({x}, '[') OR prefix({x}, '{{')) AND json_valid({x})"
-            confirm.append(f"len(list_filter({col}, lambda {v}: {looks.format(x=v)})) > 0"
-                           if g.is_list else looks.format(x=col))
-        found = one(self.con.execute(f"SELECT {', '.join(f'bool_or({c})' for c in confirm)} FROM {table}"))
-        suspects = [g for g, hit in zip(suspects, found) if hit]
-        return not suspects or self._only_text(source, suspects)
-
-    def _only_text(self, source: Path, leaves: list[Leaf]) -> bool:
-        """True when these text fields never hold an array or object in the file (their
-        JSON-looking values are just strings)."""
-        conds = []
-        for leaf in leaves:
-            if leaf.path is None:
-                return False
-            if leaf.is_list:
-                conds.append(f"list_has_any(json_type(json, {lit(leaf.path + '[*]')}), ['ARRAY', 'OBJECT'])")
-            else:
-                conds.append(f"json_type(json, {lit(leaf.path)}) IN ('ARRAY', 'OBJECT')")
-        found = one(self.con.execute(
-            f"SELECT count(*) FILTER (WHERE {' OR '.join(conds)}) FROM read_ndjson_objects({lit(str(source))})"
-        ))[0]
-        return not found
+        found = one(self.con.execute(f"SELECT {', '.join(f'bool_or({c})' for c in checks)} FROM {table}"))
+        return not any(found)
 
     # -- one file ------------------------------------------------------------------------
     def _load(self, path: Path, source: Path, types: dict, forced: str | None, label: str, exact: bool) -> bool:
@@ -390,18 +363,20 @@ class Builder:
             return True
         hit_dump = wide.is_hit_dump(types)
         if hit_dump:
-            leaves = list(self._leaves(ident("_source"), types["_source"], "", False, label, '$."_source"'))
+            leaves = list(self._leaves(ident("_source"), types["_source"], "", False, label, ("_source",)))
             used = {"_source"}
         else:
             leaves, used = [], set()
             for name, typ in types.items():
-                found = list(self._leaves(ident(name), typ, name, False, label, f"$.{json.dumps(name)}"))
+                found = list(self._leaves(ident(name), typ, name, False, label, (name,)))
                 leaves.extend(found)
                 if found:
                     used.add(name)
         groups = {n: g for n, g in self._group(leaves, label).items() if n != INDEX_COLUMN}
         index_expr = self._index_expr(path, types, groups, forced, hit_dump)
+        unwanted: list[Leaf] = []
         if self.wanted is not None:
+            unwanted = [g for n, g in groups.items() if n not in self.wanted]
             groups = {n: g for n, g in groups.items() if n in self.wanted}
 
         table = self._new_table()
@@ -416,11 +391,13 @@ class Builder:
         if big:  # file order is no promise in Elasticsearch either; keeping it costs threads
             self.con.execute("SET preserve_insertion_order = false")
         # A sampled read checks only the columns the query uses: use the others too (a
-        # narrow load uses all of them: the whole file must fit the sampled schema).
-        unused = [ident(n) for n in types if n not in used or self.wanted is not None]
+        # narrow load uses all of them: the whole file must fit the sampled schema), and
+        # read the steered fields a narrow load does not keep (an object where the sample
+        # saw only nulls, say, is caught only there).
+        unused = [f"{ident(n)} IS NULL" for n in types if n not in used or self.wanted is not None]
+        unused += [f"{g.expr} IS NULL" for g in unwanted]
         # (Always true, but it reads every column; cheaper than hashing them.)
-        guard = f" WHERE greatest({', '.join(f'{c} IS NULL' for c in unused)}, false) IS NOT NULL" \
-            if self._fast and unused else ""
+        guard = f" WHERE greatest({', '.join(unused)}, false) IS NOT NULL" if self._fast and unused else ""
         try:
             self.con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {self._reader}{guard}")
         finally:
@@ -434,7 +411,7 @@ class Builder:
             f"SELECT {ident(INDEX_COLUMN)}, {', '.join(aggs) or '0'} FROM {table} GROUP BY 1 ORDER BY 1"
         ).fetchall():
             stats[row[0]] = [v or 0 for v in row[1:]]
-        if not exact and not self._sample_held(table, source, groups, names):
+        if not exact and not self._sample_held(table, groups, names):
             return False
         if not stats:
             return True
@@ -545,41 +522,42 @@ class Builder:
         return f"(CASE WHEN len({ordered}) = 0 THEN NULL ELSE {ordered} END)"
 
     # -- flattening ----------------------------------------------------------------------
-    def _leaves(self, expr: str, typ, name: str, in_list: bool, label: str, path: str | None = None,
-                sampled: bool = True) -> Iterator[Leaf]:
-        """Leaves under ``expr`` (of DuckDB type ``typ``, or a LIST of it when ``in_list``);
-        ``path`` is its JSON path in the source line while one path addresses it."""
+    def _leaves(self, expr: str, typ, name: str, in_list: bool, label: str,
+                route: tuple[str, ...] | None = None) -> Iterator[Leaf]:
+        """Leaves under ``expr`` (of DuckDB type ``typ``, or a LIST of it when ``in_list``).
+
+        ``route`` is the object keys leading to ``expr`` in the source line (None below a
+        JSON column this loader resolved itself): a field the primer steered to JSON is
+        known by it (see :meth:`_bind_sampled`)."""
         kind = typ.id
         if not self._could_want(name):
             return
         if str(typ) == "JSON":
-            yield from self._json_leaves(expr, name, in_list, label)
+            steered = self._steered.get(route) if route is not None and self._fast else None
+            if steered is None:
+                yield from self._json_leaves(expr, name, in_list, label)
+            else:
+                yield _steered_leaf(expr, name, in_list, steered, self.names)
         elif kind == "struct":
             for child, ctype in typ.children:
                 cname = f"{name}.{child}" if name else child
                 if in_list:
                     v = self.names()
                     cexpr = f"list_transform({expr}, lambda {v}: struct_extract({v}, {lit(child)}))"
-                    cpath = None
                 else:
                     cexpr = f"struct_extract({expr}, {lit(child)})"
-                    cpath = f"{path}.{json.dumps(child)}" if path else None
-                yield from self._leaves(cexpr, ctype, cname, in_list, label, cpath, sampled)
+                yield from self._leaves(cexpr, ctype, cname, in_list, label, route and (*route, child))
         elif kind == "list":
             child = typ.children[0][1]
-            yield from self._leaves(f"flatten({expr})" if in_list else expr, child, name, True, label,
-                                    None if in_list else path, sampled)
+            yield from self._leaves(f"flatten({expr})" if in_list else expr, child, name, True, label, route)
         elif kind == "null":
             return  # only nulls: Elasticsearch creates no field
         elif kind in ("map", "union", "array"):
             v = self.names()
             cast = f"list_transform({expr}, lambda {v}: CAST({v} AS VARCHAR))" if in_list else f"CAST({expr} AS VARCHAR)"
             yield Leaf(name, cast, "VARCHAR", in_list)
-        elif sampled and self._fast and kind == "double" and name in self._widened:
-            # primed to DOUBLE: typed as the sample saw it (integers), proven whole later
-            yield Leaf(name, expr, "BIGINT", in_list, path, doubled=True)
         else:
-            yield Leaf(name, expr, str(typ), in_list, path)
+            yield Leaf(name, expr, str(typ), in_list)
 
     def _could_want(self, name: str) -> bool:
         """Can a wanted field (or one naming the index) lie at or under dotted ``name``?"""
@@ -612,7 +590,7 @@ class Builder:
             element = "VARCHAR"
         transformed = f"json_transform({norm}, {lit(json.dumps([element]))})"
         typ = self.con.sql(f"SELECT {transformed} FROM {self._reader} LIMIT 0").types[0]
-        yield from self._leaves(transformed, typ.children[0][1], name, True, label, sampled=False)
+        yield from self._leaves(transformed, typ.children[0][1], name, True, label)
 
     def _group(self, leaves: list[Leaf], label: str) -> dict[str, Leaf]:
         """Merge leaves that name the same field (``{"a.b": 1}`` and ``{"a": {"b": 2}}``)."""
@@ -655,65 +633,111 @@ def _render(typ) -> str:
 _SKIP = object()
 
 
-def _primer(types: dict) -> tuple[dict, set[str]]:
-    """The primer document for sampled types (see :meth:`Builder._bind_sampled`) and the
-    dotted names of the fields it widens to DOUBLE (integers, and fields seen only as null).
+STEERED = {  # sampled type -> (JSON values it may hold, DuckDB type read, read as DOUBLE)
+    "varchar": ("string", "VARCHAR", False),
+    "uuid": ("string", "VARCHAR", False),
+    "boolean": ("boolean", "BOOLEAN", False),
+    "double": ("number", "DOUBLE", False),
+    "bigint": ("number", "BIGINT", True),
+    "ubigint": ("number", "BIGINT", True),
+    "null": ("number", "BIGINT", True),
+}
+"""How a field the primer steered to JSON is read (see :meth:`Builder._bind_sampled`). A
+field seen only as null takes numbers (proven whole, or not, like integers); any other late
+value sends the file to whole-file detection. Dates and timestamps are not steered: their
+detected types already reject anything else."""
+KIND_ERROR = "huntbench: a value of another JSON type than the sample showed"
+"""Raised (SQL ``error``) by the data pass when a steered field breaks its sampled type."""
 
-    Empty when nothing needs steering. In a hit dump, field names start below ``_source``."""
+
+def _read_steered(x: str, kind: str) -> str:
+    """SQL reading JSON text ``x`` as a ``kind`` of :data:`STEERED`, else raising
+    :data:`KIND_ERROR`. The reader writes JSON values minified, so the first character tells
+    the JSON type without parsing (a string: ``"``; a number never parses from a string's
+    quotes, ``true`` or brackets); only strings holding escapes are parsed."""
+    t, fail = f"CAST({x} AS VARCHAR)", f"error({lit(KIND_ERROR)})"
+    null = f"{t} IS NULL OR {t} = 'null'"
+    if kind == "string":
+        return (f"(CASE WHEN {null} THEN NULL WHEN NOT prefix({t}, '\"') THEN {fail} "
+                f"WHEN contains({t}, '\\') THEN ({x} ->> '$') ELSE replace({t}, '\"', '') END)")
+    if kind == "boolean":
+        return f"(CASE WHEN {null} THEN NULL WHEN {t} = 'true' THEN true WHEN {t} = 'false' THEN false ELSE {fail} END)"
+    return f"(CASE WHEN {null} THEN NULL ELSE coalesce(TRY_CAST({t} AS DOUBLE), {fail}) END)"
+
+
+def _steered_leaf(expr: str, name: str, in_list: bool, sampled: str, names: Names) -> Leaf:
+    """The leaf of a steered field: its JSON text read as the sampled type, or the load fails
+    with :data:`KIND_ERROR`."""
+    kind, duck, doubled = STEERED[sampled]
+    if in_list:
+        v = names()
+        return Leaf(name, f"list_transform({expr}, lambda {v}: {_read_steered(v, kind)})", duck, True, doubled=doubled)
+    return Leaf(name, _read_steered(expr, kind), duck, False, doubled=doubled)
+
+
+def _primer(types: dict, wanted: Callable[[str], bool]) -> tuple[list[dict], dict[tuple[str, ...], str]]:
+    """The two primer documents for sampled types (see :meth:`Builder._bind_sampled`) and
+    the fields they steer to JSON, by route (object keys from the line's top) -> sampled type.
+
+    The documents give each steered scalar a number and a string, and are empty when nothing
+    needs steering. Only fields ``wanted`` (by dotted name) are steered: a narrow load reads
+    the others only for the keys they hold. In a hit dump only ``_source`` is steered (its
+    metadata is read as is) and field names start below it."""
     hit_dump = "_source" in types and types["_source"].id == "struct"
-    widened: set[str] = set()
+    steered: dict[tuple[str, ...], str] = {}
 
-    def value(typ, name: str):
+    def value(typ, route: tuple[str, ...], which: int):
         if typ.id == "struct":
             doc = {}
             for child, ctype in typ.children:
-                v = value(ctype, f"{name}.{child}" if name else child)
+                v = value(ctype, (*route, child), which)
                 if v is not _SKIP:
                     doc[child] = v
             return doc or _SKIP
         if typ.id == "list":
-            v = value(typ.children[0][1], name)
+            v = value(typ.children[0][1], route, which)
             return _SKIP if v is _SKIP else [v]
-        if typ.id in ("bigint", "null"):
-            widened.add(name)
-            return 0.5
-        if typ.id == "uuid":
-            return "not a uuid"
+        if str(typ) != "JSON" and typ.id in STEERED and wanted(".".join(route[1:] if hit_dump else route)):
+            steered[route] = typ.id
+            return (0.5, "x")[which]
         return _SKIP
 
-    doc = {}
+    docs: list[dict] = [{}, {}]
     for name, typ in types.items():
-        v = value(typ, "" if hit_dump and name == "_source" else name)
-        if v is not _SKIP:
-            doc[name] = v
-    return doc, widened
+        if hit_dump and name != "_source":
+            continue
+        for which, doc in enumerate(docs):
+            v = value(typ, (name,), which)
+            if v is not _SKIP:
+                doc[name] = v
+    return docs, steered
 
 
-def _primed_copy(source: Path, primer: dict, tmp: Path) -> Path:
-    """``source`` with the primer line in front: a gzip member before a ``.gz`` file's own
+def _primed_copy(source: Path, primer: list[dict], tmp: Path) -> Path:
+    """``source`` with the primer lines in front: a gzip member before a ``.gz`` file's own
     members (gzip readers read concatenated members as one stream), else a plain copy.
 
-    Copying a big export takes seconds, so a plain copy is made once per source: its primer
-    line is padded with spaces (room for it to grow), and a later primer (a bigger sample
-    showed more integer fields) is written over it in place. The file then takes a new
-    name, so that nothing read under the old one is taken for the new content."""
-    line = json.dumps(primer, ensure_ascii=False).encode("utf-8")
+    Copying a big export takes seconds, so a plain copy is made once per source: its last
+    primer line is padded with spaces (room for the lines to grow), and a later primer (a
+    bigger sample showed more fields) is written over them in place. The file then takes a
+    new name, so that nothing read under the old one is taken for the new content."""
+    head = b"\n".join(json.dumps(doc, ensure_ascii=False).encode("utf-8") for doc in primer)
     gz = source.name.lower().endswith(".gz")
     of_source = "primed-" + hashlib.sha256(str(source).encode()).hexdigest()[:12]
-    target = tmp / f"{of_source}-{hashlib.sha256(line).hexdigest()[:12]}.ndjson{'.gz' if gz else ''}"
+    target = tmp / f"{of_source}-{hashlib.sha256(head).hexdigest()[:12]}.ndjson{'.gz' if gz else ''}"
     if target.exists():
         return target
     for old in tmp.glob(f"{of_source}-*"):
-        if not gz and _rewrite_first_line(old, line):
+        if not gz and _rewrite_head(old, head, len(primer)):
             os.replace(old, target)
             return target
         old.unlink()
     partial = tmp / "primed.partial"
     with open(partial, "wb") as out, open(source, "rb") as src:
         if gz:
-            out.write(gzip.compress(line + b"\n", compresslevel=1))
+            out.write(gzip.compress(head + b"\n", compresslevel=1))
         else:
-            out.write(line + b" " * max(len(line), PRIMER_ROOM) + b"\n")
+            out.write(head + b" " * max(len(head), PRIMER_ROOM) + b"\n")
         out.flush()
         _copy_rest(src, out)
     os.replace(partial, target)  # only a whole copy is ever reused
@@ -721,17 +745,18 @@ def _primed_copy(source: Path, primer: dict, tmp: Path) -> Path:
 
 
 PRIMER_ROOM = 4096
-"""Spaces after the primer line of a plain copy, at least: room for a later primer."""
+"""Spaces after the primer lines of a plain copy, at least: room for a later primer."""
 
 
-def _rewrite_first_line(path: Path, line: bytes) -> bool:
-    """Write ``line`` over the first line of ``path`` if it fits (padded with spaces)."""
+def _rewrite_head(path: Path, head: bytes, lines: int) -> bool:
+    """Write ``head`` (``lines`` primer lines) over the first lines of ``path`` if it fits
+    (padded with spaces)."""
     with open(path, "r+b") as fh:
-        room = len(fh.readline().rstrip(b"\n"))  # our own line: as long as the primer made it
-        if len(line) > room:
+        room = sum(len(fh.readline()) for _ in range(lines)) - 1  # our own lines, as the primer made them
+        if len(head) > room:
             return False
         fh.seek(0)
-        fh.write(line + b" " * (room - len(line)))
+        fh.write(head + b" " * (room - len(head)))
     return True
 
 
