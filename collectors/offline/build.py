@@ -46,6 +46,8 @@ from collectors.offline.types import STORAGE, MappedField, convert, dynamic_type
 from collectors.result import SourceError
 
 INDEX_COLUMN = "__hb_index"
+INDEX_FIELDS = ("data_stream.type", "data_stream.dataset", "data_stream.namespace")
+"""The fields naming a document's index (with the file name when they are missing)."""
 SAMPLED_MIN_BYTES = 8 << 20
 """Files at least this big try DuckDB's sampled detection first (checked, see _bind_sampled)."""
 PRIMER_SAMPLE = 2048
@@ -135,7 +137,10 @@ class Builder:
         self._created: list[str] = []
         self._reader = ""
         self._fast = False
+        self._direct = False
         self._steered: dict[tuple[str, ...], str] = {}
+        self._spellings: dict[tuple[str, ...], str] = {}
+        self._present: list[str] = []  # SQL: "a key of self._spellings has a value" (see _leaves)
 
     # -- files ---------------------------------------------------------------------------
     def add_file(self, path: Path, forced: str | None, label: str | None = None) -> None:
@@ -188,7 +193,7 @@ class Builder:
                     if not exact and KIND_ERROR in str(exc):
                         sample = WHOLE_FILE  # a field of two JSON types: whole-file detection types it
                         continue
-                    if not exact and "JSON transform error" in str(exc):
+                    if not exact and ("JSON transform error" in str(exc) or SHAPE_ERROR in str(exc)):
                         sample = _next_sample(sample)  # a key or value the sample did not show
                         continue
                     if not cleaned:
@@ -239,7 +244,8 @@ class Builder:
         rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=True)}")
         types = dict(zip(rel.columns, rel.types))
         self._fast = False
-        self._steered = {}
+        self._direct = False
+        self._steered, self._spellings = {}, {}
         self._reader = self._read_json(source, {n: _render(t) for n, t in types.items()})
         return types
 
@@ -266,8 +272,14 @@ class Builder:
         a bigger ``sample`` shows are steered too and the sample read again (rarely needed).
         The primer lines are filtered out by their marker key."""
         self._fast = True
+        self._direct = False
+        self._spellings = {}
         rel = self.con.sql(f"SELECT * FROM {self._read_json(source, exact=False, sample=PRIMER_SAMPLE)}")
         sampled = dict(zip(rel.columns, rel.types))
+        if self.wanted is not None and sample == SAMPLES[0]:
+            direct = self._bind_direct(source, sampled)
+            if direct is not None:
+                return direct
         marker = PRIMER_KEY
         while marker in sampled:
             marker += "_"
@@ -290,6 +302,54 @@ class Builder:
             raise duckdb.InvalidInputException("the primer did not steer the types")  # -> whole-file
         self._reader = f"(SELECT * EXCLUDE ({ident(marker)}) FROM {call} WHERE {ident(marker)} IS NULL)"
         return sampled
+
+    def _bind_direct(self, source: Path, sampled: dict) -> dict | None:
+        """A narrow load's types read straight from ``source``: only the wanted fields (and
+        the ones naming the index), fixed as the sample typed their paths, every leaf read
+        as JSON text and checked by :func:`_read_steered`. No primer, so no copy of the
+        file, and no read of the other columns. None when this cannot be exact: a wanted
+        field the sample did not show (or showed with two JSON types), a hit dump, a file
+        too wide to load as is, or a date type :func:`_read_steered` cannot check.
+
+        Why it is exact otherwise: a fixed read still rejects an array or a scalar where the
+        sample saw an object (and the reverse) on a wanted path; every leaf's value must
+        have the JSON type the sample saw (dates: a form that whole-file detection and a
+        cast read alike); and the sample saw every wanted field, so only another spelling
+        of one could add values the sample did not show: a key holding a dot
+        (``{"host.os": {"type": ...}}``, ``{"host": {"os.type": ...}}``), or ``_source``
+        (a hit dump after all). Those keys are read too (:class:`_Node`), and the load
+        fails with :data:`SHAPE_ERROR` (-> the sampled route) if any document has one."""
+        assert self.wanted is not None
+        if wide.is_hit_dump(sampled) or wide.too_wide(sampled):
+            return None
+        if "data_stream" in sampled and sampled["data_stream"].id != "struct":
+            return None
+        names = self.wanted | set(INDEX_FIELDS)
+        root = _Node()
+        try:
+            for top, typ in sampled.items():
+                node = _Node.of(typ, top, (top,), names)
+                if node is not None:
+                    root.children[top] = node
+        except _NotDirect:
+            return None
+        steered = root.leaves()
+        if not self.wanted <= {".".join(route) for route in steered}:
+            return None
+        if not all(("data_stream", k) in steered for k in ("type", "dataset", "namespace")):
+            if "data_stream" in root.children:
+                return None  # some of the three only: rare enough to take the usual route
+            # a document naming its data stream names its index: read those keys anyway
+            root.children["data_stream"] = _Node({k: _Node(kind="varchar") for k in ("type", "dataset", "namespace")})
+        for name in names:
+            root.add_spellings(name.split("."))
+        root.children.setdefault("_source", _Node(kind=_Node.OTHER_SPELLING))
+        self._direct = True
+        self._steered = root.leaves()
+        self._spellings = root.leaves(_Node.OTHER_SPELLING)
+        self._reader = self._read_json(source, {k: n.sql() for k, n in root.children.items()})
+        rel = self.con.sql(f"SELECT * FROM {self._reader}")
+        return dict(zip(rel.columns, rel.types))
 
     def _skip_bad_lines(self, source: Path, label: str, tmp: Path):
         """Count malformed / non-object lines, note the first, write the good ones aside.
@@ -361,7 +421,8 @@ class Builder:
         """Build the file's table and parts; False when the sampled schema proved short."""
         if not types:
             return True
-        hit_dump = wide.is_hit_dump(types)
+        hit_dump = not self._direct and wide.is_hit_dump(types)  # a direct read reads _source to refuse it
+        self._present = []
         if hit_dump:
             leaves = list(self._leaves(ident("_source"), types["_source"], "", False, label, ("_source",)))
             used = {"_source"}
@@ -391,13 +452,16 @@ class Builder:
         if big:  # file order is no promise in Elasticsearch either; keeping it costs threads
             self.con.execute("SET preserve_insertion_order = false")
         # A sampled read checks only the columns the query uses: use the others too (a
-        # narrow load uses all of them: the whole file must fit the sampled schema), and
-        # read the steered fields a narrow load does not keep (an object where the sample
-        # saw only nulls, say, is caught only there).
-        unused = [f"{ident(n)} IS NULL" for n in types if n not in used or self.wanted is not None]
-        unused += [f"{g.expr} IS NULL" for g in unwanted]
+        # narrow load uses all of them, unless its keys are proven otherwise: the whole file
+        # must fit the sampled schema), and read the steered fields a narrow load does not
+        # keep (an object where the sample saw only nulls, say, is caught only there).
+        unused = [] if self._direct else [f"{ident(n)} IS NULL" for n in types if n not in used or self.wanted is not None]
+        unused += [f"{g.expr} IS NULL" for g in unwanted if g.expr not in index_expr]
         # (Always true, but it reads every column; cheaper than hashing them.)
         guard = f" WHERE greatest({', '.join(unused)}, false) IS NOT NULL" if self._fast and unused else ""
+        if self._present:
+            shape = f"(CASE WHEN {' OR '.join(self._present)} THEN {_raise(SHAPE_ERROR)} ELSE true END)"
+            guard = f"{guard} AND {shape}" if guard else f" WHERE {shape}"
         try:
             self.con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {self._reader}{guard}")
         finally:
@@ -530,6 +594,11 @@ class Builder:
         JSON column this loader resolved itself): a field the primer steered to JSON is
         known by it (see :meth:`_bind_sampled`)."""
         kind = typ.id
+        if route is not None and route in self._spellings:
+            v = self.names()
+            self._present.append(f"len(list_filter({expr}, lambda {v}: {v} IS NOT NULL)) > 0"
+                                 if in_list else f"{expr} IS NOT NULL")
+            return
         if not self._could_want(name):
             return
         if str(typ) == "JSON":
@@ -633,6 +702,69 @@ def _render(typ) -> str:
 _SKIP = object()
 
 
+class _NotDirect(Exception):
+    """A sampled field :meth:`Builder._bind_direct` cannot read exactly."""
+
+
+class _Node:
+    """One object key of :meth:`Builder._bind_direct`'s fixed read: an object of more
+    keys, or a leaf read as JSON text (``kind``: its sampled type, or
+    :data:`OTHER_SPELLING` for a key that must hold nothing), under ``lists`` arrays."""
+
+    OTHER_SPELLING = "other spelling"
+
+    def __init__(self, children: dict[str, "_Node"] | None = None, kind: str | None = None, lists: int = 0):
+        self.children = children if children is not None else {}
+        self.kind = kind
+        self.lists = lists
+
+    @classmethod
+    def of(cls, typ, name: str, route: tuple[str, ...], names: set[str]) -> "_Node | None":
+        """The node for sampled type ``typ`` at dotted ``name``, keeping only ``names``
+        (None: none below it). Raises :class:`_NotDirect` for a leaf it cannot check."""
+        lists = 0
+        while typ.id == "list":
+            typ, lists = typ.children[0][1], lists + 1
+        if not any(n == name or n.startswith(name + ".") for n in names):
+            return None
+        if typ.id == "struct":
+            kept = {child: node for child, ctype in typ.children
+                    if (node := cls.of(ctype, f"{name}.{child}", (*route, child), names)) is not None}
+            return cls(kept, lists=lists) if kept else None
+        if name not in names:
+            return None
+        if str(typ) == "JSON" or (typ.id not in STEERED and typ.id not in DATES):
+            raise _NotDirect(name)
+        return cls(kind=typ.id, lists=lists)
+
+    def add_spellings(self, segments: list[str]) -> None:
+        """Read the keys that would spell the field ``segments`` with a dot inside a key,
+        from this node down its nested path."""
+        node: _Node | None = self
+        for i in range(len(segments) - 1):
+            if node is None or node.kind is not None:
+                return
+            for j in range(i + 2, len(segments) + 1):
+                node.children.setdefault(".".join(segments[i:j]), _Node(kind=self.OTHER_SPELLING))
+            node = node.children.get(segments[i])
+
+    def leaves(self, kind: str | None = None, route: tuple[str, ...] = ()) -> dict[tuple[str, ...], str]:
+        """Route -> kind of the leaves below (only those of ``kind``; else all but other spellings)."""
+        out: dict[tuple[str, ...], str] = {}
+        for key, node in self.children.items():
+            if node.kind is None:
+                out.update(node.leaves(kind, (*route, key)))
+            elif node.kind == kind or (kind is None and node.kind != self.OTHER_SPELLING):
+                out[(*route, key)] = node.kind
+        return out
+
+    def sql(self) -> str:
+        inner = "JSON" if self.kind is not None else \
+            "STRUCT(" + ", ".join(f"{ident(k)} {n.sql()}" for k, n in self.children.items()) + ")"
+        return inner + "[]" * self.lists
+
+
+
 STEERED = {  # sampled type -> (JSON values it may hold, DuckDB type read, read as DOUBLE)
     "varchar": ("string", "VARCHAR", False),
     "uuid": ("string", "VARCHAR", False),
@@ -646,8 +778,25 @@ STEERED = {  # sampled type -> (JSON values it may hold, DuckDB type read, read 
 field seen only as null takes numbers (proven whole, or not, like integers); any other late
 value sends the file to whole-file detection. Dates and timestamps are not steered: their
 detected types already reject anything else."""
+DATES = {  # sampled type -> (checked as, DuckDB type read); read only by Builder._bind_direct
+    "timestamp with time zone": ("timestamptz", "TIMESTAMP WITH TIME ZONE"),
+    "timestamp": ("timestamp", "TIMESTAMP"),
+    "date": ("date", "DATE"),
+}
+DATE_FORMS = {  # ISO forms that whole-file detection types as the sample did and reads as a cast does
+    "timestamptz": r'"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})"',
+    "timestamp": r'"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?"',
+    "date": r'"\d{4}-\d{2}-\d{2}"',
+}
 KIND_ERROR = "huntbench: a value of another JSON type than the sample showed"
 """Raised (SQL ``error``) by the data pass when a steered field breaks its sampled type."""
+SHAPE_ERROR = "huntbench: a key the sample did not show"
+"""Raised (SQL ``error``) by a direct read (:meth:`Builder._bind_direct`) that finds another
+spelling of a wanted field."""
+
+
+def _raise(message: str) -> str:
+    return f"error({lit(message)})"
 
 
 def _read_steered(x: str, kind: str) -> str:
@@ -662,13 +811,17 @@ def _read_steered(x: str, kind: str) -> str:
                 f"WHEN contains({t}, '\\') THEN ({x} ->> '$') ELSE replace({t}, '\"', '') END)")
     if kind == "boolean":
         return f"(CASE WHEN {null} THEN NULL WHEN {t} = 'true' THEN true WHEN {t} = 'false' THEN false ELSE {fail} END)"
+    if kind in DATE_FORMS:
+        duck = next(d for k, d in DATES.values() if k == kind)
+        return (f"(CASE WHEN {null} THEN NULL WHEN NOT regexp_full_match({t}, {lit(DATE_FORMS[kind])}) THEN {fail} "
+                f"ELSE coalesce(TRY_CAST(replace({t}, '\"', '') AS {duck}), {fail}) END)")
     return f"(CASE WHEN {null} THEN NULL ELSE coalesce(TRY_CAST({t} AS DOUBLE), {fail}) END)"
 
 
 def _steered_leaf(expr: str, name: str, in_list: bool, sampled: str, names: Names) -> Leaf:
     """The leaf of a steered field: its JSON text read as the sampled type, or the load fails
     with :data:`KIND_ERROR`."""
-    kind, duck, doubled = STEERED[sampled]
+    kind, duck, doubled = STEERED[sampled] if sampled in STEERED else (*DATES[sampled], False)
     if in_list:
         v = names()
         return Leaf(name, f"list_transform({expr}, lambda {v}: {_read_steered(v, kind)})", duck, True, doubled=doubled)
