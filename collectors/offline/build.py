@@ -3,9 +3,13 @@
 How (all heavy work inside DuckDB, never a Python loop over documents):
 1. DuckDB's ``read_json`` detects the file's types: nested objects as STRUCTs, arrays as
    LISTs, ISO-8601 strings as timestamps, clashing values as JSON. Small files: over the
-   whole file (``sample_size=-1``, so no field is missed). Big files: over DuckDB's sample,
-   and the data pass itself proves the sample complete (see ``Builder._bind_sampled``);
-   when it does not, the file is read again with whole-file detection.
+   whole file (``sample_size=-1``, so no field is missed). Big files: over a sample, and
+   the data pass itself proves the sample complete (see ``Builder._bind_sampled``): every
+   scalar field is steered to JSON by a two-line primer and its values checked to be of the
+   JSON type the sample saw. When the sample falls short, a bigger one is tried, then the
+   whole file. A query's narrow load (``Builder.wanted``) reads only the fields it needs
+   straight from the file, with the sample's types fixed and the same checks
+   (``Builder._bind_direct``), so it needs no primed copy of the file.
 2. The STRUCT/LIST type tree is walked in Python to produce one SQL expression per leaf:
    ``struct_extract`` for objects, ``list_transform``/``flatten`` for arrays of objects,
    so every leaf is either a scalar or a list of scalars. JSON-typed (clashing) columns are
@@ -265,7 +269,7 @@ class Builder:
         a ``.gz``, which costs no decompression; a copy for plain files; a second file
         listed first would not do: DuckDB checks keys only in the first), one giving the
         field a number and one a string. The data pass then reads each such field's JSON
-        text and :func:`_steered_value` converts it to the sampled type, raising
+        text and :func:`_read_steered` converts it to the sampled type, raising
         :data:`KIND_ERROR` for any value of another JSON type (-> whole-file detection).
         Integer fields are read as DOUBLE (:meth:`_sample_held` proves them whole
         afterwards). The primer is first drawn from a small sample (cheap); fields that only
