@@ -5,8 +5,8 @@ How (all heavy work inside DuckDB, never a Python loop over documents):
    LISTs, ISO-8601 strings as timestamps, clashing values as JSON. Small files: over the
    whole file (``sample_size=-1``, so no field is missed). Big files: over a sample, and
    the data pass itself proves the sample complete (see ``Builder._bind_sampled``): every
-   scalar field is steered to JSON by a two-line primer and its values checked to be of the
-   JSON type the sample saw. When the sample falls short, a bigger one is tried, then the
+   scalar field but dates is steered to JSON by a two-line primer and its values checked
+   to be of the JSON type the sample saw (dates: their detected type rejects the rest). When the sample falls short, a bigger one is tried, then the
    whole file. A query's narrow load (``Builder.wanted``) reads only the fields it needs
    straight from the file, with the sample's types fixed and the same checks
    (``Builder._bind_direct``), so it needs no primed copy of the file.
