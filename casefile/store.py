@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -700,7 +701,7 @@ def open_case(
             else:
                 _identity(conn)  # the first read: SQLite now has the file (and a WAL's side files) open
                 ownership.confirm(held)
-                _prepare(conn, target, is_new, name)
+                _prepare(conn, target, is_new, name, timeout)
                 ownership.confirm(held)  # side files a new case's first write created
     except BaseException:
         conn.close()
@@ -737,7 +738,7 @@ def _check_identity(conn: sqlite3.Connection, target: Path, *, readonly: bool = 
     A version is only read as ours when the application id is: ``user_version`` 7 in
     somebody else's database says nothing about huntbench's schema.
     """
-    app_id, version = _identity(conn)
+    app_id, version, empty = _header(conn)
     if app_id != schema.APPLICATION_ID:
         if app_id != 0:
             raise CaseError(f"{target} is not a huntbench case file (application_id {app_id:#010x}, "
@@ -745,7 +746,7 @@ def _check_identity(conn: sqlite3.Connection, target: Path, *, readonly: bool = 
         if version != 0:
             raise CaseError(f"{target} is not a huntbench case file (no huntbench application_id, "
                             f"user_version {version}); refusing to touch it")
-        if not _empty(conn):
+        if not empty:
             raise CaseError(f"{target} is a SQLite database but not a huntbench case file "
                             f"(no huntbench application_id); refusing to touch it")
         if readonly:
@@ -764,7 +765,7 @@ def _check_identity(conn: sqlite3.Connection, target: Path, *, readonly: bool = 
     return app_id, version
 
 
-def _prepare(conn: sqlite3.Connection, target: Path, is_new: bool, name: str | None) -> None:
+def _prepare(conn: sqlite3.Connection, target: Path, is_new: bool, name: str | None, timeout: float) -> None:
     """Check the file is ours, upgrade its schema if needed, switch on WAL."""
     app_id, version = _check_identity(conn, target)
     conn.execute("PRAGMA foreign_keys = ON")
@@ -788,14 +789,48 @@ def _prepare(conn: sqlite3.Connection, target: Path, is_new: bool, name: str | N
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
+    _switch_to_wal(conn, timeout)
     conn.execute("PRAGMA synchronous = FULL")  # a committed tag survives a power cut too
+
+
+def _switch_to_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Put a new case into WAL mode, waiting up to ``timeout`` for other writers.
+
+    SQLite's switch does not wait: while another huntbench holds the write lock (creating
+    the same new case), it fails at once with "database is locked". So wait here as the
+    busy timeout would; another process may have switched it meanwhile.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorname", "") in {"SQLITE_BUSY", "SQLITE_LOCKED"}
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _identity(conn: sqlite3.Connection) -> tuple[int, int]:
     return (conn.execute("PRAGMA application_id").fetchone()[0], conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def _empty(conn: sqlite3.Connection) -> bool:
+def _header(conn: sqlite3.Connection) -> tuple[int, int, bool]:
+    """(application id, user version, no tables yet), read as one snapshot.
+
+    Read statement by statement, another huntbench creating the same case can commit in
+    between: the id still 0 but tables already there reads as somebody else's database.
+    """
+    if conn.in_transaction:
+        return (*_identity(conn), _no_tables(conn))
+    conn.execute("BEGIN")
+    try:
+        return (*_identity(conn), _no_tables(conn))
+    finally:
+        conn.execute("COMMIT")
+
+
+def _no_tables(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0

@@ -93,3 +93,62 @@ def test_one_case_shared_by_worker_threads(tmp_path):
             t.join()
         assert errors == []
         assert case.info()["counts"] == {"findings": 800, "tags": 800, "notes": 0, "audit": 800}
+
+
+def test_a_new_case_created_by_another_huntbench_mid_check_is_opened(tmp_path, monkeypatch):
+    """Two huntbenches creating the same case: what one reads to decide "is this ours?"
+    must be one moment. An id read before the other's commit and tables read after it
+    made a half-seen case look like somebody else's database (seen once in CI)."""
+    import threading
+
+    import casefile.store as store
+
+    path = tmp_path / "c.db"
+    other: dict[str, object] = {}
+    real_connect = sqlite3.connect
+
+    def create_meanwhile(sql: str) -> None:
+        if "sqlite_master" in sql and "thread" not in other:
+            def create() -> None:
+                try:
+                    open_case(path).close()
+                    other["result"] = "opened"
+                except BaseException as exc:  # noqa: BLE001 - asserted below
+                    other["result"] = exc
+            other["thread"] = thread = threading.Thread(target=create)
+            thread.start()
+            thread.join(timeout=1.0)  # long enough for it to commit, unless our read holds it off
+
+    def connect_watched(*args, **kwargs):
+        conn = real_connect(*args, **kwargs)
+        if "thread" not in other:
+            conn.set_trace_callback(create_meanwhile)
+        return conn
+
+    monkeypatch.setattr(store.sqlite3, "connect", connect_watched)
+    with open_case(path) as case:
+        assert case.info()["counts"]["findings"] == 0
+    other["thread"].join()  # type: ignore[attr-defined]
+    assert other["result"] == "opened"
+
+
+def test_opening_waits_for_a_writer_before_switching_the_case_to_wal(tmp_path):
+    """SQLite's switch to WAL fails at once, without waiting, while another huntbench holds
+    the write lock (as when several create one new case together); opening waits instead."""
+    import threading
+
+    path = tmp_path / "c.db"
+    open_case(path).close()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA journal_mode = DELETE")  # as a new case is, until its creator switches it
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.5, other.execute, ("COMMIT",)).start()
+    try:
+        with open_case(path, busy_timeout=10) as case:
+            assert case.info()["counts"]["findings"] == 0
+    finally:
+        time.sleep(0.6)
+        other.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
