@@ -35,9 +35,10 @@ of a local scan row from osquery's ``path``/``filename``.
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-import sqlite_utils
+if TYPE_CHECKING:  # imported where used: the workbench imports this package before its first frame
+    import sqlite_utils
 
 APPLICATION_ID = 0x48424346
 """``HBCF`` (HuntBench Case File) in ``PRAGMA application_id``."""
@@ -139,7 +140,7 @@ def _derive_v2(conn: sqlite3.Connection) -> None:
         )
 
 
-Migration = Callable[[sqlite_utils.Database], Iterable[str]]
+Migration = Callable[["sqlite_utils.Database"], Iterable[str]]
 MIGRATIONS: list[Migration] = [_v1, _v2]
 """``MIGRATIONS[i]`` takes the file from version ``i`` to ``i + 1``."""
 
@@ -154,6 +155,8 @@ def migrate(conn: sqlite3.Connection, from_version: int) -> int:
     sqlite-utils writes the DDL (``create_table_sql``) but the statements are executed
     here, because its own ``create_table`` commits and would break the one transaction.
     """
+    import sqlite_utils
+
     db = sqlite_utils.Database(conn, execute_plugins=False)
     version = from_version
     for step in MIGRATIONS[from_version:]:

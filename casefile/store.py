@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 
-import sqlite_utils
-
 from casefile import ownership, schema
 from casefile.errors import CaseError, sqlite_errors
 from casefile.identity import _finding_id, check_source_kind, identifying_fields
@@ -183,6 +181,8 @@ class Case:
     """An open case file. Thread-safe (one lock around the connection) for the TUI's workers."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection, busy_timeout: float):
+        import sqlite_utils  # here, not at the top: importing the package stays cheap (see schema.py)
+
         self.path = path
         self._conn = conn
         self._busy_timeout = busy_timeout
