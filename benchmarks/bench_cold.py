@@ -75,6 +75,17 @@ def prepare(events: int, workdir: Path) -> tuple[Path, datetime]:
     return split, now
 
 
+def hand_query(split: Path, now: datetime) -> str:
+    """The seed's query 0 hand-written in DuckDB SQL straight over ``file.ndjson`` (the yardstick)."""
+    since = (now.replace(tzinfo=None) - timedelta(days=7)).isoformat(sep=" ")
+    file_json = str(split / "file.ndjson").replace("'", "''")
+    return HAND_SQL[0].format(file=f"(SELECT \"@timestamp\", host.os.type AS \"host.os.type\", "
+                                   f"event.action AS \"event.action\", file.path AS \"file.path\", "
+                                   f"file.name AS \"file.name\", agent.id AS \"agent.id\", "
+                                   f"process.executable AS \"process.executable\" "
+                                   f"FROM read_json('{file_json}'))", since=since)
+
+
 def timed(argv: list[str], env: dict | None = None) -> tuple[float, str, int]:
     """Wall seconds, stdout and peak RSS (bytes) of one child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -103,13 +114,7 @@ def main() -> None:
     from hunts import load_library
 
     query = load_library().find(SEED).esql_queries[0].text
-    since = (now.replace(tzinfo=None) - timedelta(days=7)).isoformat(sep=" ")
-    file_json = str(split / "file.ndjson").replace("'", "''")
-    hand = HAND_SQL[0].format(file=f"(SELECT \"@timestamp\", host.os.type AS \"host.os.type\", "
-                                   f"event.action AS \"event.action\", file.path AS \"file.path\", "
-                                   f"file.name AS \"file.name\", agent.id AS \"agent.id\", "
-                                   f"process.executable AS \"process.executable\" "
-                                   f"FROM read_json('{file_json}'))", since=since)
+    hand = hand_query(split, now)
     cli = [sys.executable, "-m", "cli.main", "esql", "--data", str(split), "--now", now.isoformat(),
            "--format", "json", query]
     cache = args.workdir / "cache"
