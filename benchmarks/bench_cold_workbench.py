@@ -124,6 +124,8 @@ def main() -> None:
     finally:
         term.close()
         shutil.rmtree(cache, ignore_errors=True)
+        for leftover in args.workdir.glob("bench-case.db*"):
+            leftover.unlink()
     ratios = [r / d for r, d in zip(rows, duck)]
     print(f"\nmedians of {args.runs} alternating runs: bar {statistics.median(bars):.2f} s "
           f"(slowest {max(bars):.2f}; target < 1), rows {statistics.median(rows):.2f} s, "
