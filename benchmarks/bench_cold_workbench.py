@@ -54,6 +54,7 @@ class Terminal:
     def __init__(self) -> None:
         self.name = f"huntbench-bench-{os.getpid()}"
         self._tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", "w", "sleep 86400")
+        self._socket = Path(self._tmux("display-message", "-p", "#{socket_path}").strip())
 
     def _tmux(self, *args: str) -> str:
         return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True,
@@ -67,6 +68,7 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True)
+        self._socket.unlink(missing_ok=True)  # tmux may leave it behind
 
 
 def one_run(term: Terminal, split: Path, now: str, cache: Path, timeout: float = 120) -> tuple[float, float]:
