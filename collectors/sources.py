@@ -223,12 +223,16 @@ def warm_source(source: Source) -> None:
     threading.Thread(target=warm, name="huntbench-warm").start()
 
 
-def warm_before_screen(source: Source) -> None:
+def warm_before_screen(source: Source, lead_query: str | None = None) -> None:
     """:func:`warm_source`, when warming loads data: the sample or a small export then loads
     while Textual is imported and started. A big export's warm would only import the engine
     and DuckDB, competing with Textual for the interpreter and delaying the first frame (and
-    its progress bar); its first query imports them anyway and loads only what it needs."""
+    its progress bar); its first query imports them anyway and loads only what it needs.
+    What can go beside Textual is the byte proofs of ``lead_query`` (the pane in sight
+    first): in a child process, on the core Textual leaves idle."""
     if isinstance(source, OfflineSource) and source.loads_narrow_first():  # what its warm() decides on
+        if lead_query:
+            source.prove_ahead(lead_query)
         return
     warm_source(source)
 

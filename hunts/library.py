@@ -119,6 +119,12 @@ class Hunt:
         return [q for q in self.queries if q.language == ESQL]
 
     @property
+    def lead_esql(self) -> str | None:
+        """The ES|QL query of the workbench's first pane (the one in sight first), if any."""
+        queries = self.esql_queries
+        return queries[0].text if queries else None
+
+    @property
     def osquery_queries(self) -> list[HuntQuery]:
         return [q for q in self.queries if q.language == OSQUERY]
 

@@ -70,7 +70,7 @@ class HuntbenchApp(App):
         self.sources.use(source)
 
     def on_load(self) -> None:
-        warm_before_screen(self.source)
+        warm_before_screen(self.source, self.hunt.lead_esql if self.hunt else None)
 
     def get_default_screen(self) -> Screen:
         return WorkbenchScreen()

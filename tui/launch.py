@@ -53,7 +53,7 @@ def build_app(**options: Any) -> HuntbenchApp:
         hunt = library.find(key) if key else library.default
     except (KeyError, ValueError) as exc:
         raise HuntbenchError(str(exc.args[0]) if exc.args else str(exc)) from None
-    warm_before_screen(source)  # only once nothing else can fail before the screen opens
+    warm_before_screen(source, hunt.lead_esql)  # only once nothing else can fail before the screen opens
     from hunts.seen import first_time
     from tui.app import HuntbenchApp
 

@@ -11,19 +11,23 @@ is the one a complete load gives; the complete load (and its cache) is built aft
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import mmap
 import re
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
-
-import duckdb
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from collectors.offline import inputs
 from collectors.offline.sql import lit
+
+if TYPE_CHECKING:  # imported where used: collectors/offline/ahead.py's child runs without it
+    import duckdb
 
 DS = ("type", "dataset", "namespace")
 
@@ -127,7 +131,7 @@ def may_hold(con: duckdb.DuckDBPyConnection, path: Path, forced: str | None, pat
     quick = named_by(path, forced, patterns)
     if quick is not None:
         return quick
-    if not any(_bytes_may_name(path, p) for p in patterns):
+    if not any(_told_or_searched(path, p) for p in patterns):
         return False
     ds = "STRUCT(type VARCHAR, dataset VARCHAR, namespace VARCHAR)"
     dotted = ", ".join(f'"data_stream.{k}" VARCHAR' for k in DS)
@@ -150,6 +154,8 @@ def may_hold(con: duckdb.DuckDBPyConnection, path: Path, forced: str | None, pat
         f"SELECT DISTINCT unnest([{', '.join(candidates)}]) "
         f"FROM read_json({lit(str(path))}, format='newline_delimited', columns={columns})"
     )
+    import duckdb
+
     try:
         found = {r[0] for r in con.execute(sql).fetchall() if r[0] is not None}
     except duckdb.InterruptException:
@@ -220,6 +226,12 @@ class Proofs:
 
 NUMBER_TEXT = set("0123456789+-.eE")
 SCALAR_WORDS = ("true", "false", "null", "infinity", "nan")
+
+
+def _told_or_searched(path: Path, pattern: str) -> bool:
+    """:func:`_bytes_may_name`, or its answer from the search made ahead (:class:`Ahead`)."""
+    told = told_ahead(path, pattern)
+    return _bytes_may_name(path, pattern) if told is None else told
 
 
 def _bytes_may_name(path: Path, pattern: str) -> bool:
@@ -294,3 +306,103 @@ def _names_in(doc: dict) -> set[str]:
             if all(isinstance(v, str) for v in flat):
                 out.add("-".join(flat))  # type: ignore[arg-type]
     return out
+
+
+# Proofs searched ahead, by a child process started before the workbench's first frame
+# (collectors/offline/ahead.py explains why a process).
+
+AheadKey = tuple[str, int, int, str]
+"""(file, size, mtime_ns, pattern)."""
+
+
+class Ahead:
+    """One child process searching ahead, and the answers it has printed so far."""
+
+    def __init__(self, specs: list[tuple[str, str | None]], query: str) -> None:
+        arg = json.dumps({"specs": specs, "query": query})
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "collectors.offline.ahead", arg],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True,
+        )
+        self._planned: set[tuple[str, str]] | None = None
+        self._answers: dict[AheadKey, bool] = {}
+        self._finished = False
+        self._changed = threading.Condition()
+        threading.Thread(target=self._read, name="huntbench-ahead", daemon=True).start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        try:
+            for line in self._proc.stdout:
+                try:
+                    record = json.loads(line)
+                    if "plan" in record:
+                        planned = {(str(path), str(pattern)) for path, pattern in record["plan"]}
+                        with self._changed:
+                            self._planned = planned
+                            self._changed.notify_all()
+                        continue
+                    key = (str(record["path"]), int(record["size"]), int(record["mtime_ns"]), str(record["pattern"]))
+                    may = bool(record["may"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+                with self._changed:
+                    self._answers[key] = may
+                    self._changed.notify_all()
+        finally:
+            self._proc.stdout.close()
+            self._proc.wait()
+            with self._changed:
+                self._finished = True
+                self._changed.notify_all()
+
+    def told(self, path: Path, pattern: str) -> bool | None:
+        """The child's answer for ``path`` as it is now and ``pattern``, waiting while it is
+        planned and still coming; None when there is none (search here)."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        key = (str(path), stat.st_size, stat.st_mtime_ns, pattern)
+
+        def settled() -> bool:
+            if key in self._answers or self._finished:
+                return True
+            return self._planned is not None and (key[0], pattern) not in self._planned
+
+        with self._changed:
+            self._changed.wait_for(settled)
+            return self._answers.get(key)
+
+    def stop(self) -> None:
+        """End the child (its answers are no longer wanted)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+
+
+_running: Ahead | None = None
+_lock = threading.Lock()
+
+
+def start_ahead(specs: list[tuple[str, str | None]], query: str) -> None:
+    """Start searching ahead for ``query`` over ``specs`` ((path, forced index) each); once."""
+    global _running
+    with _lock:
+        if _running is None:
+            try:
+                _running = Ahead(specs, query)
+            except OSError:
+                return
+            atexit.register(_running.stop)
+
+
+def told_ahead(path: Path, pattern: str) -> bool | None:
+    """What the search ahead found for ``path`` and ``pattern``, if it was asked (see :meth:`Ahead.told`)."""
+    running = _running
+    return running.told(path, pattern) if running is not None else None
+
+
+def stop_ahead() -> None:
+    """No more proofs are wanted (the complete catalog is open)."""
+    if _running is not None:
+        _running.stop()

@@ -112,6 +112,7 @@ class OfflineSource:
                         return narrow
             catalog = self._load(need, cancel, progress)
             if catalog.complete:
+                lazy.stop_ahead()  # no file needs proving any more
                 self._catalog, self._narrow = catalog, []
                 return catalog
             # the last few narrow loads (each pane's query, say), newest first
@@ -128,6 +129,13 @@ class OfflineSource:
         from collectors.offline import prewarm
 
         prewarm.spawn(self.specs)
+
+    def prove_ahead(self, query: str) -> None:
+        """Start, in a child process, the byte proofs ``query``'s first load will need
+        (collectors/offline/ahead.py): the workbench calls it before its first frame."""
+        from collectors.offline import lazy
+
+        lazy.start_ahead([(str(spec.path), spec.index) for spec in self.specs], query)
 
     def loads_narrow_first(self) -> bool:
         """Does a query on this export, not yet cached, load only what it needs first (a big
