@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from collectors import sources
 from collectors.offline import lazy
+from collectors.offline import source as offline_source
 from collectors.sources import DataSpec, OfflineSource, warm_before_screen
 from hunts import load_library
 from tests.test_offline_lazy import LINES, NOW, _fresh, event, export  # noqa: F401 - _fresh: its set-up applies here too
@@ -90,8 +92,10 @@ def test_the_workbench_searches_ahead_for_its_lead_pane_only_on_a_big_export(tmp
 
     lazy.stop_ahead()
     monkeypatch.setattr(lazy, "_running", None)
-    from collectors.offline import source as offline_source
-
+    warmed: list = []
+    monkeypatch.setattr(sources, "warm_source", warmed.append)  # (its load would outlive the test)
     monkeypatch.setattr(offline_source, "LAZY_MIN_BYTES", 1 << 40)  # a small export: loaded whole before the screen
-    warm_before_screen(OfflineSource([DataSpec(data)], now=NOW), hunt.lead_esql)
+    small = OfflineSource([DataSpec(data)], now=NOW)
+    warm_before_screen(small, hunt.lead_esql)
+    assert warmed == [small]
     assert lazy._running is None
