@@ -28,6 +28,7 @@ import argparse
 import compileall
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -74,9 +75,10 @@ class Terminal:
 def one_run(term: Terminal, split: Path, now: str, cache: Path, timeout: float = 120) -> tuple[float, float]:
     """(seconds to the bar, seconds to the rows) of one launch on an empty cache."""
     shutil.rmtree(cache, ignore_errors=True)
-    env = f"HUNTBENCH_CACHE_DIR={cache} HUNTBENCH_NO_PREWARM=1 PYTHONPATH={REPO}"
-    command = (f"cd {REPO} && env {env} {sys.executable} -m cli.main --data {split} --now {now} "
-               f"--case {cache.parent / 'bench-case.db'}")
+    q = shlex.quote
+    env = f"HUNTBENCH_CACHE_DIR={q(str(cache))} HUNTBENCH_NO_PREWARM=1 PYTHONPATH={q(str(REPO))}"
+    command = (f"cd {q(str(REPO))} && env {env} {q(sys.executable)} -m cli.main --data {q(str(split))} "
+               f"--now {q(now)} --case {q(str(cache.parent / 'bench-case.db'))}")
     start = time.perf_counter()
     term.start(command)
     bar = None

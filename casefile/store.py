@@ -829,7 +829,8 @@ def _header(conn: sqlite3.Connection) -> tuple[int, int, bool]:
     try:
         return (*_identity(conn), _no_tables(conn))
     finally:
-        conn.execute("COMMIT")
+        if conn.in_transaction:  # (SQLite may have ended it on an error; the error is what to report)
+            conn.execute("ROLLBACK")  # it only read
 
 
 def _no_tables(conn: sqlite3.Connection) -> bool:

@@ -120,7 +120,7 @@ class Hunt:
 
     @property
     def lead_esql(self) -> str | None:
-        """The ES|QL query of the workbench's first pane (the one in sight first), if any."""
+        """The hunt's first ES|QL query, if any: the workbench runs its pane first."""
         queries = self.esql_queries
         return queries[0].text if queries else None
 

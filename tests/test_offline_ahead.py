@@ -4,6 +4,9 @@ the first load takes those answers, and they are the answers it would have found
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,6 +70,25 @@ def test_a_file_changed_after_the_search_ahead_is_searched_again(tmp_path):
     assert _count(data) == [[LINES + 1]]
 
 
+def test_a_file_replaced_with_its_size_and_mtime_kept_is_searched_again(tmp_path):
+    """``cp -p`` / ``rsync -t`` keep the modification time: the inode tells the file apart."""
+    data = export(tmp_path / "data")
+    lazy.start_ahead([(str(data), None)], Q)
+    process = data / "process.ndjson"
+    assert lazy.told_ahead(process, FILE_PATTERN) is False
+    text = process.read_text()
+    swapped = text.replace('"endpoint.events.process"', '"endpoint.events.file"   ', 1)  # same length
+    assert len(swapped) == len(text)
+    replacement = tmp_path / "replacement.ndjson"
+    replacement.write_text(swapped)
+    before = process.stat()
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(replacement, process)
+    assert (process.stat().st_size, process.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert lazy.told_ahead(process, FILE_PATTERN) is None
+    assert _count(data) == [[LINES + 1]]
+
+
 def test_a_search_the_child_was_not_asked_for_is_made_by_the_load(tmp_path):
     data = export(tmp_path / "data")
     lazy.start_ahead([(str(data), None)], Q)
@@ -74,6 +96,42 @@ def test_a_search_the_child_was_not_asked_for_is_made_by_the_load(tmp_path):
     assert lazy.told_ahead(data / "file.ndjson", "logs-endpoint.events.process-*") is None
     got = OfflineSource([DataSpec(data)], now=NOW).esql("from logs-endpoint.events.process-* | stats n = count()")
     assert got.values == [[LINES]]
+
+
+STALLED = """
+import json, sys, time
+print(json.dumps({"plan": [[sys.argv[1], sys.argv[2]]]}), flush=True)
+time.sleep(3)  # long past the tests' waits
+"""
+
+
+@pytest.fixture
+def stalled_child(monkeypatch):
+    """A child that says what it will search, then never answers (stopped, a hung mount)."""
+    real = subprocess.Popen
+
+    def popen(argv, **kwargs):
+        job = json.loads(argv[-1])
+        path = Path(job["specs"][0][0]) / "process.ndjson"
+        return real([sys.executable, "-c", STALLED, str(path), FILE_PATTERN], **kwargs)
+
+    monkeypatch.setattr(lazy.subprocess, "Popen", popen)
+
+
+def test_a_search_not_planned_is_not_waited_for(tmp_path, stalled_child):
+    data = export(tmp_path / "data")
+    lazy.start_ahead([(str(data), None)], Q)
+    assert lazy.told_ahead(data / "file.ndjson", "logs-endpoint.events.process-*") is None
+    assert lazy._running is not None and not lazy._running._finished  # answered from the plan, not the child's end
+
+
+def test_a_stalled_child_is_waited_for_only_so_long_then_the_load_searches(tmp_path, stalled_child, monkeypatch):
+    monkeypatch.setattr(lazy, "AHEAD_WAIT", 0.3)
+    data = export(tmp_path / "data")
+    lazy.start_ahead([(str(data), None)], Q)
+    assert lazy.told_ahead(data / "process.ndjson", FILE_PATTERN) is None
+    assert lazy._running is not None and not lazy._running._finished  # gave up waiting; the child is still there
+    assert _count(data) == [[LINES]]
 
 
 def test_a_query_that_does_not_parse_leaves_the_searches_to_the_load(tmp_path):

@@ -9,8 +9,8 @@ hunt's lead query. The child parses it, prints which (file, pattern) searches it
 make, then each answer; :class:`lazy.Ahead` reads them in the workbench, and the load takes
 them (waiting for one still coming) instead of searching again.
 
-An answer carries the file's size and modification time: a file changed since is searched
-again, by the load itself.
+An answer carries the file's identity (:func:`lazy.file_identity`: inode, size, times): a
+file changed since is searched again, by the load itself.
 """
 
 from __future__ import annotations
@@ -35,12 +35,14 @@ def main(arg: str) -> None:
                 plan.extend((path, pattern) for pattern in need.patterns)
     _say({"plan": [[str(path), pattern] for path, pattern in plan]})
     for path, pattern in plan:
-        before = path.stat()
-        may = lazy._bytes_may_name(path, pattern)
-        after = path.stat()
-        if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns):  # else: changed while read
-            _say({"path": str(path), "size": after.st_size, "mtime_ns": after.st_mtime_ns, "pattern": pattern,
-                  "may": may})
+        try:
+            before = lazy.file_identity(path)
+            may: bool | None = lazy._bytes_may_name(path, pattern)
+            after = lazy.file_identity(path)
+        except OSError:
+            before, after, may = (), (), None
+        same = before == after and may is not None  # else: changed (or gone) while read, no answer
+        _say({"path": str(path), "pattern": pattern, "file": after if same else None, "may": may if same else None})
 
 
 def _say(record: dict) -> None:

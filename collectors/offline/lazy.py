@@ -194,6 +194,7 @@ class Proofs:
             return
         if self._thread.is_alive():
             self._cursor.interrupt()
+            stop_ahead()  # a proof waiting for the child's answer stops waiting
             self._thread.join()
         self._cursor.close()
 
@@ -311,8 +312,18 @@ def _names_in(doc: dict) -> set[str]:
 # Proofs searched ahead, by a child process started before the workbench's first frame
 # (collectors/offline/ahead.py explains why a process).
 
-AheadKey = tuple[str, int, int, str]
-"""(file, size, mtime_ns, pattern)."""
+AheadKey = tuple[str, tuple[int, ...], str]
+"""(file, :func:`file_identity`, pattern)."""
+
+AHEAD_WAIT = 10.0
+"""Most seconds the load waits for an answer still coming (a stalled child: it then searches itself)."""
+
+
+def file_identity(path: Path) -> tuple[int, ...]:
+    """What tells that a file is still the one searched: device, inode, size, mtime and ctime
+    (a file replaced with its mtime kept, ``cp -p`` or ``rsync -t``, has another inode or ctime)."""
+    st = path.stat()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class Ahead:
@@ -320,11 +331,12 @@ class Ahead:
 
     def __init__(self, specs: list[tuple[str, str | None]], query: str) -> None:
         arg = json.dumps({"specs": specs, "query": query})
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "collectors.offline.ahead", arg],
+        self._proc = subprocess.Popen(  # -P: never import from the working directory (an export's folder)
+            [sys.executable, "-P", "-m", "collectors.offline.ahead", arg],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True,
         )
         self._planned: set[tuple[str, str]] | None = None
+        self._answered: set[tuple[str, str]] = set()
         self._answers: dict[AheadKey, bool] = {}
         self._finished = False
         self._changed = threading.Condition()
@@ -342,12 +354,15 @@ class Ahead:
                             self._planned = planned
                             self._changed.notify_all()
                         continue
-                    key = (str(record["path"]), int(record["size"]), int(record["mtime_ns"]), str(record["pattern"]))
-                    may = bool(record["may"])
+                    pair = (str(record["path"]), str(record["pattern"]))
+                    identity = tuple(int(n) for n in record["file"]) if record["file"] is not None else None
+                    may = record["may"]
                 except (ValueError, KeyError, TypeError):
                     continue
                 with self._changed:
-                    self._answers[key] = may
+                    self._answered.add(pair)
+                    if identity is not None and isinstance(may, bool):
+                        self._answers[(pair[0], identity, pair[1])] = may
                     self._changed.notify_all()
         finally:
             self._proc.stdout.close()
@@ -357,22 +372,24 @@ class Ahead:
                 self._changed.notify_all()
 
     def told(self, path: Path, pattern: str) -> bool | None:
-        """The child's answer for ``path`` as it is now and ``pattern``, waiting while it is
-        planned and still coming; None when there is none (search here)."""
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        key = (str(path), stat.st_size, stat.st_mtime_ns, pattern)
+        """The child's answer for ``path`` as it is now and ``pattern``, waiting (up to
+        :data:`AHEAD_WAIT`) while it is planned and still coming; None when there is none
+        (search here)."""
+        pair = (str(path), pattern)
 
         def settled() -> bool:
-            if key in self._answers or self._finished:
+            if pair in self._answered or self._finished:
                 return True
-            return self._planned is not None and (key[0], pattern) not in self._planned
+            return self._planned is not None and pair not in self._planned
 
         with self._changed:
-            self._changed.wait_for(settled)
-            return self._answers.get(key)
+            self._changed.wait_for(settled, timeout=AHEAD_WAIT)
+        try:
+            identity = file_identity(path)
+        except OSError:
+            return None
+        with self._changed:
+            return self._answers.get((pair[0], identity, pattern))
 
     def stop(self) -> None:
         """End the child (its answers are no longer wanted)."""

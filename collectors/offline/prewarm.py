@@ -35,7 +35,8 @@ def spawn(specs: list) -> None:
     arg = json.dumps([[str(Path(s.path).resolve()), getattr(s, "index", None)] for s in specs])
     try:
         subprocess.Popen(
-            [sys.executable, "-m", "collectors.offline.prewarm", arg, str(os.getpid())],
+            # -P: never import from the working directory (it may be the export's folder)
+            [sys.executable, "-P", "-m", "collectors.offline.prewarm", arg, str(os.getpid())],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, close_fds=True,
         )
