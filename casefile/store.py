@@ -823,13 +823,13 @@ def _header(conn: sqlite3.Connection) -> tuple[int, int, bool]:
     Read statement by statement, another huntbench creating the same case can commit in
     between: the id still 0 but tables already there reads as somebody else's database.
     """
-    if conn.in_transaction:
-        return (*_identity(conn), _no_tables(conn))
-    conn.execute("BEGIN")
+    own = not conn.in_transaction  # inside BEGIN IMMEDIATE, the reads are one snapshot already
+    if own:
+        conn.execute("BEGIN")
     try:
         return (*_identity(conn), _no_tables(conn))
     finally:
-        if conn.in_transaction:  # (SQLite may have ended it on an error; the error is what to report)
+        if own and conn.in_transaction:  # (SQLite may have ended it on an error; the error is what to report)
             conn.execute("ROLLBACK")  # it only read
 
 
