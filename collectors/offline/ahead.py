@@ -9,7 +9,7 @@ hunt's lead query. The child parses it, prints which (file, pattern) searches it
 make, then each answer; :class:`lazy.Ahead` reads them in the workbench, and the load takes
 them (waiting for one still coming) instead of searching again.
 
-An answer carries the file's identity (:func:`lazy.file_identity`: inode, size, times): a
+An answer carries the file's identity (:func:`inputs.file_identity`: inode, size, times): a
 file changed since is searched again, by the load itself.
 """
 
@@ -36,9 +36,9 @@ def main(arg: str) -> None:
     _say({"plan": [[str(path), pattern] for path, pattern in plan]})
     for path, pattern in plan:
         try:
-            before = lazy.file_identity(path)
+            before = inputs.file_identity(path)
             may: bool | None = lazy._bytes_may_name(path, pattern)
-            after = lazy.file_identity(path)
+            after = inputs.file_identity(path)
         except OSError:
             before, after, may = (), (), None
         same = before == after and may is not None  # else: changed (or gone) while read, no answer

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from collectors.offline import inputs
 from collectors.offline.build import Built, Part
 from collectors.offline.sql import ident, lit
 from collectors.private import user_cache_root
@@ -56,21 +57,19 @@ def cache_key(files: list[Path], forced: str | None, mappings: dict) -> str:
     """``{inputs}-{version}``: the first half names the inputs (so an older cache of the same
     export can be found and deleted), the second covers what changes with their content.
 
-    Size and mtime alone are not enough (an edit that keeps the size, followed by
-    ``touch -r``, would bring the old answer back): the inode (a file replaced by another),
-    the ctime (which no one can set back) and a hash of each file's first and last blocks
-    are part of the key too."""
+    Each file's :func:`inputs.file_identity` (not just size and mtime: an edit that keeps the
+    size, followed by ``touch -r``, would bring the old answer back) and a hash of its first
+    and last blocks are part of the key."""
     stats = []
     for f in files:
-        st = f.stat()
-        stats.append([str(f.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns,
-                      _ends_digest(f, st.st_size)])
-    inputs = json.dumps({"files": [s[0] for s in stats], "index": forced}, sort_keys=True)
+        identity = inputs.file_identity(f)
+        stats.append([str(f.resolve()), *identity, _ends_digest(f, size=identity[2])])
+    names = json.dumps({"files": [s[0] for s in stats], "index": forced}, sort_keys=True)
     blob = json.dumps(
         {"v": FORMAT_VERSION, "files": stats, "index": forced, "mappings": mappings},
         sort_keys=True, default=str,
     )
-    return f"{_digest(inputs, 16)}-{_digest(blob, 24)}"
+    return f"{_digest(names, 16)}-{_digest(blob, 24)}"
 
 
 ENDS_BYTES = 1 << 16

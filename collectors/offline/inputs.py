@@ -66,6 +66,15 @@ def _check_readable(path: Path) -> None:
         raise SourceError(f"{path}: cannot read (permission denied)")
 
 
+def file_identity(path: Path) -> tuple[int, ...]:
+    """What tells that a file is still the one read before: device, inode, size, mtime and
+    ctime. Size and mtime alone are not enough: ``touch -r`` sets an edited file's mtime back,
+    and a file replaced with its mtime kept (``cp -p``, ``rsync -t``) has another inode; no
+    one can set the ctime back."""
+    st = path.stat()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def stem(path: Path) -> str:
     """The file name without its extensions: ``app.ndjson.gz`` -> ``app``."""
     name = path.name

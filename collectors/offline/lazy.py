@@ -313,17 +313,10 @@ def _names_in(doc: dict) -> set[str]:
 # (collectors/offline/ahead.py explains why a process).
 
 AheadKey = tuple[str, tuple[int, ...], str]
-"""(file, :func:`file_identity`, pattern)."""
+"""(file, :func:`inputs.file_identity`, pattern)."""
 
 AHEAD_WAIT = 10.0
 """Most seconds the load waits for an answer still coming (a stalled child: it then searches itself)."""
-
-
-def file_identity(path: Path) -> tuple[int, ...]:
-    """What tells that a file is still the one searched: device, inode, size, mtime and ctime
-    (a file replaced with its mtime kept, ``cp -p`` or ``rsync -t``, has another inode or ctime)."""
-    st = path.stat()
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class Ahead:
@@ -385,7 +378,7 @@ class Ahead:
         with self._changed:
             self._changed.wait_for(settled, timeout=AHEAD_WAIT)
         try:
-            identity = file_identity(path)
+            identity = inputs.file_identity(path)
         except OSError:
             return None
         with self._changed:
